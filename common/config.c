@@ -1,0 +1,2 @@
+/* placeholder: config loader being written */
+#include "common/config.h"

@@ -1,0 +1,131 @@
+/*
+ * config: the INI configuration of SPEC section 3, loaded with libinih.
+ * Every key is validated; unknown sections/keys and bad values are errors
+ * reported as "FILE:LINE: [section] key: reason". Sizes take K/M/G (powers
+ * of 1024), times s/m/h (a bare number is seconds). A value may be put in
+ * double quotes to keep leading/trailing blanks (subject_tag = "[SPAM] ").
+ * A loaded config is immutable and may be shared read-only between threads;
+ * reload builds a new one.
+ */
+#ifndef LMTPSCAN_CONFIG_H
+#define LMTPSCAN_CONFIG_H
+
+#include "common/log.h"
+#include "common/net_address.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_CIDR   64
+
+/* Per-recipient action (the result of policy) and the configured choices. */
+enum action {
+    ACTION_DELIVER,    /* "pass" in spam_action, deliver normally */
+    ACTION_JUNK,       /* Maildir junk folder; relay mode: pass with headers */
+    ACTION_QUARANTINE,
+    ACTION_DISCARD,
+    ACTION_REJECT,
+    ACTION_TEMPFAIL,
+};
+
+enum deliver_mode { DELIVER_RELAY, DELIVER_MAILDIR };
+enum clamav_reload { RELOAD_CONCURRENT, RELOAD_BLOCKING };
+
+struct policy {
+    char name[64];
+    bool virus_scan;
+    bool spam_scan;
+    char spamd_user[256];        /* template: %u %n %d */
+    double spam_header_level;
+    double spam_mark_level;
+    bool spam_mark_from_spamd;   /* spam_mark_level = spamd */
+    double spam_block_level;
+    enum action spam_action;       /* DELIVER(pass) JUNK QUARANTINE DISCARD REJECT */
+    enum action spam_block_action; /* QUARANTINE DISCARD REJECT */
+    enum action virus_action;      /* QUARANTINE DISCARD REJECT */
+    char junk_folder[256];
+    char subject_tag[256];
+    enum action scan_error_action; /* TEMPFAIL or DELIVER (pass) */
+};
+
+struct recipient_rule {
+    char key[512];      /* lower-cased: "user@dom" or "@dom" */
+    char policy[64];    /* a [policy NAME] that exists */
+};
+
+struct config {
+    char path[PATH_MAX];
+    struct {
+        struct net_address listen[CONFIG_MAX_LISTEN];
+        size_t n_listen;
+        struct net_address smtp_listen[CONFIG_MAX_LISTEN];
+        size_t n_smtp_listen;
+        char hostname[256];
+        unsigned max_sessions;
+        uint64_t max_message_size;
+        unsigned max_recipients;
+        unsigned timeout;      /* seconds */
+        unsigned scan_timeout; /* seconds */
+        struct cidr allow_from[CONFIG_MAX_CIDR];
+        size_t n_allow_from;
+        bool auth;
+        char sasl_service[64];
+        char user[64];
+        char spool_dir[PATH_MAX];
+        enum log_target log;
+    } server;
+    struct {
+        bool enabled;
+        char database[PATH_MAX];
+        unsigned reload_check; /* seconds, 0 = never */
+        enum clamav_reload reload;
+        uint64_t max_scan_size;
+        uint64_t max_file_size;
+        unsigned max_recursion;
+        unsigned max_files;
+        uint64_t scan_memory;
+    } clamav;
+    struct {
+        bool enabled;
+        struct net_address address;
+        unsigned timeout; /* seconds */
+        uint64_t max_size;
+        unsigned connections;
+    } spamd;
+    struct {
+        enum deliver_mode mode;
+        struct net_address relay;
+        char relay_sasl_username[256];
+        char relay_sasl_password[256];
+        char maildir[PATH_MAX];
+        bool maildir_create;
+        char recipient_delimiter[16]; /* any of these characters separates detail */
+        char quarantine_dir[PATH_MAX];
+    } deliver;
+    struct {
+        char dir[PATH_MAX]; /* empty: no reports */
+    } report;
+    struct policy *policies; /* always holds "default" (built-in if absent) */
+    size_t n_policies;
+    struct recipient_rule *recipients;
+    size_t n_recipients;
+};
+
+/* Loads and validates a file. 0 on success (*out set), -1 with err. */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+/* Same from a string; name is used in messages in place of a file name. */
+int config_load_string(const char *text, const char *name, struct config **out, char *err,
+                       size_t errlen);
+void config_free(struct config *cfg);
+
+const struct policy *config_find_policy(const struct config *cfg, const char *name);
+
+/* Value parsers shared with other modules; 0 on success, -1 on error. */
+int config_parse_size(const char *text, uint64_t *out);
+int config_parse_time(const char *text, unsigned *seconds);
+int config_parse_bool(const char *text, bool *out);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: addresses being written */
+#include "common/net_address.h"

@@ -1,0 +1,2 @@
+/* placeholder until delivery lands */
+typedef int deliver_stub_unused;

@@ -1,0 +1,2 @@
+/* placeholder until the protocol lands */
+typedef int lmtpd_stub_unused;

@@ -1,0 +1,34 @@
+/*
+ * policy: which [policy] applies to a recipient, and what happens to the
+ * recipient given the scan result (verdict and action of SPEC section 5).
+ * Pure, thread-safe.
+ */
+#ifndef LMTPSCAN_POLICY_H
+#define LMTPSCAN_POLICY_H
+
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/strbuf.h"
+#include "scan/scan.h"
+
+/* Lookup: address, address without detail, @domain, then "default";
+ * case-insensitive. Never NULL. */
+const struct policy *policy_lookup(const struct config *cfg, const char *address);
+
+/* Sets verdict and action of every recipient of env. */
+void policy_decide(const struct config *cfg, struct envelope *env, const struct scan_result *res);
+
+/*
+ * Appends the header fields of SPEC section 6 for recipient i
+ * (X-Virus-Scanned, X-Spam-*), each ending in CRLF, to out. When the
+ * recipient's subject tag applies, also appends "Subject: TAG<original>"
+ * (original_subject: the raw value after "Subject:" as in the message,
+ * folding kept, without the final line end; NULL when the message has
+ * none) and sets *subject_replaced so the copy drops the original field.
+ * Returns 0, or -1 when out's limit is reached.
+ */
+int policy_headers(const struct config *cfg, const struct envelope *env, size_t i,
+                   const struct scan_result *res, const char *hostname,
+                   const char *original_subject, struct strbuf *out, bool *subject_replaced);
+
+#endif
