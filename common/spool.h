@@ -12,6 +12,7 @@
 #ifndef LMTPSCAN_SPOOL_H
 #define LMTPSCAN_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,7 +37,8 @@ ssize_t spool_pread(const struct spool *sp, void *buf, size_t len, uint64_t off)
 int spool_fd(const struct spool *sp);
 /* The bytes when the message is only in memory, else NULL. */
 const char *spool_memory(const struct spool *sp);
-/* SHA-256 of all bytes written, as 64 lowercase hex digits + NUL. */
+/* SHA-256 of all bytes written, as 64 lowercase hex digits + NUL; valid
+ * after spool_finish(). */
 void spool_sha256_hex(const struct spool *sp, char out[65]);
 
 #endif
