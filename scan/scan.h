@@ -21,14 +21,16 @@ enum clamav_status {
     CLAMAV_NOT_RUN, /* disabled, or no recipient's policy wants it */
     CLAMAV_CLEAN,
     CLAMAV_INFECTED,
-    CLAMAV_LIMITS,  /* a scan limit was exceeded: verdict unchecked */
+    CLAMAV_LIMITS, /* a scan limit was exceeded: verdict unchecked */
     CLAMAV_ERROR,
 };
 
 struct clamav_result {
     enum clamav_status status;
-    char virus[256];  /* infected: signature name(s), comma-separated */
-    char reason[256]; /* limits / error: why */
+    char virus[256];     /* infected: signature name(s), comma-separated */
+    char reason[256];    /* limits / error: why */
+    bool engine_loading; /* error because a blocking reload is loading the
+                            database: 451 4.3.0 whatever scan_error_action */
     unsigned duration_ms;
 };
 
@@ -53,11 +55,11 @@ struct spamd_result {
 
 struct scan_result {
     struct clamav_result clamav;
-    char clamav_version[64];   /* "1.4.6" */
+    char clamav_version[64]; /* "1.4.6" */
     unsigned clamav_signatures;
     struct spamd_result *spamd; /* one per distinct spamd user */
     size_t n_spamd;
-    size_t *rcpt_spamd;         /* per recipient: index into spamd, or SIZE_MAX */
+    size_t *rcpt_spamd; /* per recipient: index into spamd, or SIZE_MAX */
 };
 
 struct scan_engine;
@@ -66,8 +68,7 @@ struct scan_engine;
 struct scan_engine *scan_engine_new(const struct config *cfg, char *err, size_t err_len);
 /* Rebuilds for a new configuration / changed database (SIGHUP); on failure
  * the running engine is kept and err says why. */
-int scan_engine_reload(struct scan_engine *se, const struct config *cfg, char *err,
-                       size_t err_len);
+int scan_engine_reload(struct scan_engine *se, const struct config *cfg, char *err, size_t err_len);
 void scan_engine_free(struct scan_engine *se);
 
 /*

@@ -1,2 +1,0 @@
-/* placeholder until the scanning stage lands */
-typedef int scan_stub_unused;
