@@ -1,0 +1,50 @@
+/*
+ * message_header: one pass over the header section of a spooled message.
+ * It finds the fields lmtpscan must remove before delivery (incoming
+ * X-Spam-Flag, -Status, -Score, -Level, -Report and X-Virus-Scanned, so no
+ * sender can forge a verdict), where the Subject field is, and the values
+ * the report and the subject tag need. Only the header is read; values
+ * are kept up to a bound (longer ones are truncated and flagged).
+ * Thread-safe per instance; the spool must be finished.
+ */
+#ifndef LMTPSCAN_MESSAGE_HEADER_H
+#define LMTPSCAN_MESSAGE_HEADER_H
+
+#include "common/spool.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MESSAGE_HEADER_VALUE_MAX (256 * 1024)
+
+struct header_range {
+    uint64_t off; /* first byte of the field name */
+    uint64_t len; /* through the field's last line end */
+};
+
+struct header_value {
+    char *raw;       /* bytes after the colon, folding kept, no final line end */
+    size_t len;
+    bool truncated;  /* longer than MESSAGE_HEADER_VALUE_MAX */
+};
+
+struct message_header {
+    uint64_t header_len;         /* bytes of the header section incl. blank line */
+    struct header_range *drop;   /* fields to remove, in order */
+    size_t n_drop;
+    size_t cap_drop;
+    struct header_range subject; /* len 0: no Subject field */
+    struct header_value subject_value;
+    struct header_value from;
+    struct header_value message_id;
+    struct header_value date;
+};
+
+/* 0 on success, -1 on a spool read error (errno set). */
+int message_header_read(const struct spool *msg, struct message_header *out);
+void message_header_free(struct message_header *mh);
+/* Unfolds a raw value into out (CR/LF removed, leading blanks trimmed). */
+void header_value_unfold(const struct header_value *v, char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * cmd_data: DATA. The data runs through the dot-unstuffing state machine
+ * into the spool in constant memory; past max_message_size the bytes are
+ * read and dropped so the client gets its 552 replies at the end. A
+ * connection that fails before the final dot delivers nothing.
+ */
+#include "lmtpd/data_reader.h"
+#include "lmtpd/session.h"
+
+#include <errno.h>
+
+void cmd_data(struct session *s, const struct command *c)
+{
+    if (c->args_len != 0) {
+        session_reply(s, "501 5.5.4 Syntax: DATA");
+        return;
+    }
+    if (!session_may_transfer(s))
+        return;
+    session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    if (stream_flush(&s->st) != STREAM_OK) {
+        s->quit = true;
+        return;
+    }
+
+    struct data_reader dr;
+    data_reader_init(&dr);
+    char out[STREAM_INPUT_SIZE + 2];
+    uint64_t limit = s->cfg->server.max_message_size;
+    uint64_t total = 0;
+    int spool_errno = 0;
+    while (!dr.done) {
+        const char *in;
+        size_t in_len;
+        enum stream_status st = stream_peek(&s->st, &in, &in_len);
+        if (st != STREAM_OK) {
+            if (st == STREAM_TIMEOUT)
+                session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+                              s->cfg->server.hostname);
+            s->quit = true;
+            session_reset_transaction(s);
+            return;
+        }
+        size_t out_len;
+        size_t used = data_reader_feed(&dr, in, in_len, out, &out_len);
+        stream_consume(&s->st, used);
+        total += out_len;
+        if (total <= limit && spool_errno == 0 && spool_write(s->spool, out, out_len) < 0)
+            spool_errno = errno ? errno : EIO;
+    }
+    if (spool_errno != 0)
+        transaction_finish(s, DATA_SPOOL_ERROR, spool_errno);
+    else
+        transaction_finish(s, total > limit ? DATA_TOO_BIG : DATA_OK, 0);
+}

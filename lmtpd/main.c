@@ -1,0 +1,105 @@
+/*
+ * lmtpscand: the daemon's entry point. Command line (SPEC section 2):
+ *   lmtpscand [-c FILE] [-f] [-t] [-V]
+ * Order of start-up: block signals (every thread inherits the mask; the
+ * accept loop takes them from a signalfd), load and check the
+ * configuration, load the signatures, open the listeners, serve.
+ */
+#include "common/config.h"
+#include "common/log.h"
+#include "lmtpd/runtime.h"
+#include "lmtpd/server.h"
+#include "lmtpd/startup_checks.h"
+#include "scan/scan.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/lmtpscan/lmtpscan.conf"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: lmtpscand [-c FILE] [-f] [-t] [-V]\n"
+                    "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+                    "  -f       stay in the foreground, log to stderr\n"
+                    "  -t       check the configuration and the signatures, then exit\n"
+                    "  -V       print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = DEFAULT_CONFIG;
+    bool foreground = false, test_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:ftVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 't':
+            test_only = true;
+            break;
+        case 'V':
+            printf("lmtpscand %s\n", LMTPSCAN_VERSION);
+            return 0;
+        default:
+            usage();
+            return opt == 'h' ? 0 : 1;
+        }
+    }
+    if (optind != argc) {
+        usage();
+        return 1;
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+    char err[1024];
+    struct config *cfg;
+    if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "lmtpscand: %s\n", err);
+        return 1;
+    }
+    log_open("lmtpscand", foreground || test_only ? LOG_TO_STDERR : cfg->server.log);
+
+    if (startup_checks(cfg, err, sizeof(err)) < 0) {
+        log_error("%s: %s", config_path, err);
+        config_free(cfg);
+        return 1;
+    }
+    struct scan_engine *scan = scan_engine_new(cfg, err, sizeof(err));
+    if (scan == NULL) {
+        log_error("%s: %s", config_path, err);
+        config_free(cfg);
+        return 1;
+    }
+    if (test_only) {
+        printf("lmtpscand: configuration %s OK\n", config_path);
+        scan_engine_free(scan);
+        config_free(cfg);
+        return 0;
+    }
+    if (server_listen(cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        scan_engine_free(scan);
+        config_free(cfg);
+        return 1;
+    }
+    runtime_install(cfg, scan);
+    int status = server_run(config_path);
+    runtime_shutdown();
+    scan_engine_free(scan);
+    return status;
+}

@@ -1,0 +1,236 @@
+/*
+ * server: listeners, accept loop, session threads, signals (see server.h).
+ * Failure modes: a failed accept is logged and the loop goes on; a session
+ * thread that cannot be created gets the connection closed with 421.
+ */
+#include "lmtpd/server.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "lmtpd/runtime.h"
+#include "lmtpd/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+#define STOP_GRACE_SECONDS 30
+
+struct listener {
+    int fd;
+    enum protocol protocol;
+};
+
+static struct listener listeners[MAX_LISTENERS];
+static size_t n_listeners;
+
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sessions_done = PTHREAD_COND_INITIALIZER;
+static unsigned active_sessions;
+
+static int add_listener(const struct net_address *a, enum protocol protocol, char *err,
+                        size_t err_len)
+{
+    int fd = net_listen(a, 128, err, err_len);
+    if (fd < 0)
+        return -1;
+    if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+        snprintf(err, err_len, "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    listeners[n_listeners].fd = fd;
+    listeners[n_listeners].protocol = protocol;
+    n_listeners++;
+    return 0;
+}
+
+int server_listen(const struct config *cfg, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < cfg->server.n_listen; i++)
+        if (add_listener(&cfg->server.listen[i], PROTO_LMTP, err, err_len) < 0)
+            return -1;
+    for (size_t i = 0; i < cfg->server.n_smtp_listen; i++)
+        if (add_listener(&cfg->server.smtp_listen[i], PROTO_SMTP, err, err_len) < 0)
+            return -1;
+    return 0;
+}
+
+struct session_start {
+    int fd;
+    enum protocol protocol;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+};
+
+static void *session_thread(void *arg)
+{
+    struct session_start *ss = arg;
+    session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len);
+    free(ss);
+    pthread_mutex_lock(&sessions_lock);
+    active_sessions--;
+    pthread_cond_broadcast(&sessions_done);
+    pthread_mutex_unlock(&sessions_lock);
+    return NULL;
+}
+
+/* Refuses a connection without a session: one line, best effort. */
+static void refuse(int fd, const char *reply)
+{
+    (void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+}
+
+static void accept_one(const struct listener *l)
+{
+    struct session_start *ss = xcalloc(1, sizeof(*ss));
+    ss->peer_len = sizeof(ss->peer);
+    int fd = accept4(l->fd, (struct sockaddr *)&ss->peer, &ss->peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            log_warn("accept: %s", strerror(errno));
+        free(ss);
+        return;
+    }
+    ss->fd = fd;
+    ss->protocol = l->protocol;
+
+    struct runtime *rt = runtime_acquire();
+    unsigned max = rt->cfg->server.max_sessions;
+    char busy[300];
+    snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many sessions, try again later\r\n",
+             rt->cfg->server.hostname);
+    runtime_release(rt);
+
+    pthread_mutex_lock(&sessions_lock);
+    bool full = active_sessions >= max;
+    if (!full)
+        active_sessions++;
+    pthread_mutex_unlock(&sessions_lock);
+    if (full) {
+        log_warn("max_sessions (%u) reached: connection refused", max);
+        refuse(fd, busy);
+        free(ss);
+        return;
+    }
+
+    pthread_attr_t attr;
+    pthread_t tid;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&tid, &attr, session_thread, ss);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        log_error("pthread_create: %s", strerror(rc));
+        refuse(fd, busy);
+        free(ss);
+        pthread_mutex_lock(&sessions_lock);
+        active_sessions--;
+        pthread_mutex_unlock(&sessions_lock);
+    }
+}
+
+static void reload(const char *config_path)
+{
+    (void)sd_notify(0, "RELOADING=1");
+    char err[1024];
+    struct config *cfg;
+    if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+        log_error("reload refused, keeping the running configuration: %s", err);
+        (void)sd_notify(0, "READY=1");
+        return;
+    }
+    struct runtime *rt = runtime_acquire();
+    struct scan_engine *scan = rt->scan;
+    runtime_release(rt);
+    if (scan != NULL && scan_engine_reload(scan, cfg, err, sizeof(err)) < 0)
+        log_error("signature reload failed, keeping the running engine: %s", err);
+    runtime_install(cfg, scan);
+    log_info("configuration %s reloaded", config_path);
+    (void)sd_notify(0, "READY=1");
+}
+
+/* Waits for the sessions to end, at most STOP_GRACE_SECONDS. */
+static void wait_for_sessions(void)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += STOP_GRACE_SECONDS;
+    pthread_mutex_lock(&sessions_lock);
+    while (active_sessions > 0)
+        if (pthread_cond_timedwait(&sessions_done, &sessions_lock, &deadline) == ETIMEDOUT)
+            break;
+    unsigned left = active_sessions;
+    pthread_mutex_unlock(&sessions_lock);
+    if (left > 0)
+        log_warn("stopping with %u sessions still open (nothing they hold was acknowledged)",
+                 left);
+}
+
+int server_run(const char *config_path)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("signalfd: %s", strerror(errno));
+        return 1;
+    }
+
+    struct pollfd pfds[MAX_LISTENERS + 1];
+    pfds[0].fd = sfd;
+    pfds[0].events = POLLIN;
+    for (size_t i = 0; i < n_listeners; i++) {
+        pfds[i + 1].fd = listeners[i].fd;
+        pfds[i + 1].events = POLLIN;
+    }
+    (void)sd_notify(0, "READY=1");
+    log_info("lmtpscand %s ready", LMTPSCAN_VERSION);
+
+    bool stop = false;
+    while (!stop) {
+        int n = poll(pfds, n_listeners + 1, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("poll: %s", strerror(errno));
+            break;
+        }
+        if (pfds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGHUP)
+                    reload(config_path);
+                else
+                    stop = true;
+            }
+        }
+        for (size_t i = 0; i < n_listeners && !stop; i++)
+            if (pfds[i + 1].revents & POLLIN)
+                accept_one(&listeners[i]);
+    }
+
+    (void)sd_notify(0, "STOPPING=1");
+    log_info("stopping: listeners closed, waiting for sessions");
+    for (size_t i = 0; i < n_listeners; i++)
+        close(listeners[i].fd);
+    n_listeners = 0;
+    wait_for_sessions();
+    close(sfd);
+    return 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * session: the per-connection command loop (see session.h). Replies to
+ * pipelined commands are queued and sent when no more input is buffered,
+ * so they go out in order and in as few writes as possible.
+ *
+ * Failure modes: a read timeout gives 421 4.4.2 and closes; a closed or
+ * failed socket ends the session and delivers nothing in flight.
+ */
+#include "lmtpd/session.h"
+#include "common/log.h"
+#include "common/net_address.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void session_reply(struct session *s, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (stream_reply(&s->st, "%s", line) != STREAM_OK)
+        s->quit = true;
+}
+
+void session_reply_error(struct session *s, const struct command_error *e)
+{
+    session_reply(s, "%d %s %s", e->code, e->status, e->text);
+}
+
+void session_reset_transaction(struct session *s)
+{
+    envelope_reset_transaction(&s->env);
+    spool_reset(s->spool);
+    s->bdat_active = false;
+    s->bdat_size = 0;
+    s->bdat_too_big = false;
+    s->bdat_errno = 0;
+}
+
+int session_may_transfer(struct session *s)
+{
+    if (!s->env.has_mail) {
+        session_reply(s, "503 5.5.1 Error: need MAIL command");
+        return 0;
+    }
+    if (s->env.n_rcpts == 0) {
+        session_reply(s, "503 5.5.1 No valid recipients");
+        return 0;
+    }
+    return 1;
+}
+
+typedef void (*command_handler)(struct session *s, const struct command *c);
+
+static const command_handler handlers[] = {
+    [CMD_LHLO] = cmd_lhlo,     [CMD_EHLO] = cmd_lhlo, [CMD_HELO] = cmd_lhlo,
+    [CMD_MAIL] = cmd_mail,     [CMD_RCPT] = cmd_rcpt, [CMD_DATA] = cmd_data,
+    [CMD_BDAT] = cmd_bdat,     [CMD_RSET] = cmd_rset, [CMD_NOOP] = cmd_noop,
+    [CMD_QUIT] = cmd_quit,     [CMD_VRFY] = cmd_vrfy, [CMD_XFORWARD] = cmd_xforward,
+};
+
+static void session_dispatch(struct session *s, const char *line, size_t len)
+{
+    struct command c;
+    command_parse(line, len, &c);
+    if (s->bdat_active && c.verb != CMD_BDAT && c.verb != CMD_RSET && c.verb != CMD_QUIT &&
+        c.verb != CMD_NOOP) {
+        /* RFC 3030: only BDAT may follow BDAT in a transfer. */
+        session_reply(s, "503 5.5.1 Error: BDAT transfer in progress, only BDAT allowed");
+        return;
+    }
+    if (c.verb >= sizeof(handlers) / sizeof(handlers[0]) || handlers[c.verb] == NULL) {
+        session_reply(s, "500 5.5.1 Unknown command");
+        return;
+    }
+    handlers[c.verb](s, &c);
+}
+
+static void session_describe_peer(struct session *s, const struct sockaddr *peer,
+                                  socklen_t peer_len)
+{
+    if (peer->sa_family == AF_UNIX) {
+        snprintf(s->env.peer_addr, sizeof(s->env.peer_addr), "unix");
+        return;
+    }
+    char host[sizeof(s->env.peer_addr) - 8], port[sizeof(s->env.peer_port)];
+    if (getnameinfo(peer, peer_len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(host, sizeof(host), "unknown");
+        port[0] = '\0';
+    }
+    /* IPv4-mapped IPv6 peers are shown as IPv4. */
+    const char *h = strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, ':') == NULL ? host + 7
+                                                                                        : host;
+    snprintf(s->env.peer_addr, sizeof(s->env.peer_addr), "%s", h);
+    snprintf(s->env.peer_port, sizeof(s->env.peer_port), "%s", port);
+}
+
+void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, socklen_t peer_len)
+{
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return;
+    }
+    s->rt = runtime_acquire();
+    s->cfg = s->rt->cfg;
+    s->protocol = protocol;
+    s->is_inet = peer->sa_family != AF_UNIX;
+    stream_init(&s->st, fd, (int)(s->cfg->server.timeout * 1000));
+    envelope_init(&s->env);
+    s->env.protocol = protocol;
+    session_describe_peer(s, peer, peer_len);
+    s->spool = spool_new(s->cfg->server.spool_dir);
+    const char *host = s->cfg->server.hostname;
+
+    if (s->is_inet &&
+        !cidr_list_match(s->cfg->server.allow_from, s->cfg->server.n_allow_from, peer)) {
+        log_info("client %s not in allow_from: refused", s->env.peer_addr);
+        session_reply(s, "554 5.7.1 %s Access denied", host);
+        s->quit = true;
+    } else {
+        session_reply(s, "220 %s %s lmtpscan ready", host,
+                      protocol == PROTO_LMTP ? "LMTP" : "ESMTP");
+    }
+
+    while (!s->quit) {
+        if (!stream_has_input(&s->st) && stream_flush(&s->st) != STREAM_OK)
+            break;
+        size_t len;
+        enum stream_status st = stream_read_line(&s->st, s->line, COMMAND_LINE_MAX, &len);
+        if (st == STREAM_TOO_LONG) {
+            session_reply(s, "500 5.5.2 Line too long");
+            continue;
+        }
+        if (st == STREAM_TIMEOUT) {
+            log_info("timeout from %s", s->env.peer_addr);
+            session_reply(s, "421 4.4.2 %s Error: timeout exceeded", host);
+            break;
+        }
+        if (st != STREAM_OK)
+            break;
+        session_dispatch(s, s->line, len);
+    }
+    (void)stream_flush(&s->st);
+    stream_free(&s->st);
+    close(fd);
+    envelope_free(&s->env);
+    spool_free(s->spool);
+    runtime_release(s->rt);
+    free(s);
+}

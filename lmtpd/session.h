@@ -1,0 +1,78 @@
+/*
+ * session: one client connection speaking LMTP (RFC 2033) or SMTP
+ * (RFC 5321): the command loop, the protocol state, and the handlers of
+ * the cmd_*.c files that share this state. One thread runs one session;
+ * nothing here is shared between sessions except the runtime.
+ *
+ * Public: session_run(). The rest is for the cmd_*.c and transaction.c
+ * files of lmtpd/.
+ */
+#ifndef LMTPSCAN_SESSION_H
+#define LMTPSCAN_SESSION_H
+
+#include "common/envelope.h"
+#include "common/spool.h"
+#include "lmtpd/command.h"
+#include "lmtpd/runtime.h"
+#include "lmtpd/stream.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* How the message data ended (input to the end-of-data handler). */
+enum data_status {
+    DATA_OK,
+    DATA_TOO_BIG,     /* over max_message_size: 552 per recipient */
+    DATA_SPOOL_ERROR, /* spool write failed: errno in spool_errno */
+};
+
+struct session {
+    struct runtime *rt;
+    const struct config *cfg;
+    struct stream st;
+    enum protocol protocol;
+    bool is_inet;
+    bool greeted;        /* LHLO/EHLO/HELO seen */
+    bool quit;
+    struct envelope env;
+    struct spool *spool;
+
+    /* BDAT transfer in progress */
+    bool bdat_active;
+    uint64_t bdat_size;
+    bool bdat_too_big;
+    int bdat_errno;
+
+    char line[COMMAND_LINE_MAX + 1];
+};
+
+/* Runs a session on a connected socket until it ends; closes fd. */
+void session_run(int fd, enum protocol protocol, const struct sockaddr *peer,
+                 socklen_t peer_len);
+
+/* Command handlers, one file each. */
+void cmd_lhlo(struct session *s, const struct command *c);
+void cmd_mail(struct session *s, const struct command *c);
+void cmd_rcpt(struct session *s, const struct command *c);
+void cmd_data(struct session *s, const struct command *c);
+void cmd_bdat(struct session *s, const struct command *c);
+void cmd_xforward(struct session *s, const struct command *c);
+void cmd_rset(struct session *s, const struct command *c);
+void cmd_noop(struct session *s, const struct command *c);
+void cmd_quit(struct session *s, const struct command *c);
+void cmd_vrfy(struct session *s, const struct command *c);
+
+/* MAIL given and at least one recipient accepted; else replies 503. */
+int session_may_transfer(struct session *s);
+
+/* Queues a reply; a write failure ends the session. */
+void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void session_reply_error(struct session *s, const struct command_error *e);
+/* Ends the transaction (after data, RSET, or a failed transfer). */
+void session_reset_transaction(struct session *s);
+
+/* End of data: scan, decide, deliver, reply (transaction.c). */
+void transaction_finish(struct session *s, enum data_status status, int spool_errno);
+
+#endif

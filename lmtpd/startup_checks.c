@@ -1,0 +1,92 @@
+/*
+ * startup_checks: directory checks before serving (see startup_checks.h).
+ */
+#include "lmtpd/startup_checks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdir -p with mode for each missing component. */
+static int make_dirs(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -1;
+            *p = saved;
+            if (saved == '\0')
+                return 0;
+        }
+    }
+}
+
+static int check_writable(const char *key, const char *dir, bool create, char *err,
+                          size_t err_len)
+{
+    if (create && make_dirs(dir, 0750) < 0) {
+        snprintf(err, err_len, "%s = %s: cannot create: %s", key, dir, strerror(errno));
+        return -1;
+    }
+    char probe[PATH_MAX];
+    if (snprintf(probe, sizeof(probe), "%s/.lmtpscan-probe.%d", dir, (int)getpid()) >=
+        (int)sizeof(probe)) {
+        snprintf(err, err_len, "%s = %s: path too long", key, dir);
+        return -1;
+    }
+    int fd = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s = %s: not writable: %s", key, dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    if (unlink(probe) < 0) {
+        snprintf(err, err_len, "%s = %s: cannot remove a file: %s", key, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The directory part of the Maildir template before its first '%'. */
+static void maildir_root(const char *template, char *out, size_t out_len)
+{
+    snprintf(out, out_len, "%s", template);
+    char *pct = strchr(out, '%');
+    if (pct)
+        *pct = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash && slash != out)
+        *slash = '\0';
+    else if (slash)
+        slash[1] = '\0';
+}
+
+int startup_checks(const struct config *cfg, char *err, size_t err_len)
+{
+    if (check_writable("[server] spool_dir", cfg->server.spool_dir, true, err, err_len) < 0)
+        return -1;
+    if (check_writable("[deliver] quarantine_dir", cfg->deliver.quarantine_dir, true, err,
+                       err_len) < 0)
+        return -1;
+    if (cfg->report.dir[0] != '\0' &&
+        check_writable("[report] dir", cfg->report.dir, true, err, err_len) < 0)
+        return -1;
+    if (cfg->deliver.mode == DELIVER_MAILDIR) {
+        char root[PATH_MAX];
+        maildir_root(cfg->deliver.maildir, root, sizeof(root));
+        if (check_writable("[deliver] maildir", root, cfg->deliver.maildir_create, err,
+                           err_len) < 0)
+            return -1;
+    }
+    return 0;
+}

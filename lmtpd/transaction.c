@@ -1,0 +1,304 @@
+/*
+ * transaction: what happens after the final dot (or BDAT LAST), the
+ * straight line of the data path: spool -> scan -> decide per recipient ->
+ * deliver -> reply. LMTP answers once per recipient in RCPT order; SMTP
+ * answers once for the message (SPEC section 4).
+ *
+ * Failure modes: every local failure becomes a 4xx for the recipients it
+ * touches (452 4.3.1 disk full, 451 4.3.0 otherwise), so Postfix retries;
+ * no 250 is queued before the copy is fsync'ed.
+ */
+#include "common/log.h"
+#include "common/message_header.h"
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "deliver/maildir.h"
+#include "deliver/message_copy.h"
+#include "deliver/quarantine.h"
+#include "lmtpd/session.h"
+#include "scan/policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEADER_BLOCK_MAX (MESSAGE_HEADER_VALUE_MAX + 64 * 1024)
+
+static bool is_disk_full(int err)
+{
+    return err == ENOSPC || err == EDQUOT;
+}
+
+static void set_local_error(struct recipient *r, int err)
+{
+    if (is_disk_full(err))
+        snprintf(r->reply, sizeof(r->reply), "452 4.3.1 <%s> insufficient system storage",
+                 r->address);
+    else
+        snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> local error, try again later",
+                 r->address);
+    r->action = ACTION_TEMPFAIL;
+}
+
+/* The Received field of this hop: nothing per recipient in it unless
+ * there is only one, so copies with the same verdict are identical. */
+static void build_received(const struct session *s, struct strbuf *out)
+{
+    const struct envelope *env = &s->env;
+    char date[64];
+    struct tm tm;
+    gmtime_r(&env->received.tv_sec, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    const char *with = env->protocol == PROTO_LMTP ? (env->smtputf8 ? "UTF8LMTP" : "LMTP")
+                                                   : (env->smtputf8 ? "UTF8SMTP" : "ESMTP");
+    char helo[128];
+    size_t h = 0;
+    for (const char *p = env->helo; *p && h + 1 < sizeof(helo); p++)
+        helo[h++] = ((unsigned char)*p <= 32 || *p == 127 || *p == '(' || *p == ')') ? '_' : *p;
+    helo[h] = '\0';
+    if (strcmp(env->peer_addr, "unix") == 0)
+        (void)strbuf_printf(out, "Received: from %s (local socket)\r\n", helo);
+    else
+        (void)strbuf_printf(out, "Received: from %s ([%s])\r\n", helo, env->peer_addr);
+    (void)strbuf_printf(out, "\tby %s (lmtpscan) with %s id %s", s->cfg->server.hostname, with,
+                        env->mail_id);
+    if (env->n_rcpts == 1)
+        (void)strbuf_printf(out, "\r\n\tfor <%s>", env->rcpts[0].address);
+    (void)strbuf_printf(out, "; %s\r\n", date);
+}
+
+struct maildir_copy_arg {
+    struct message_copy mc;
+};
+
+static int maildir_copy_writer(int fd, void *arg)
+{
+    struct maildir_copy_arg *a = arg;
+    return message_copy_write(&a->mc, copy_sink_fd, &fd);
+}
+
+static void deliver_to_maildir(struct session *s, struct recipient *r, const char *folder,
+                               const struct message_copy *mc)
+{
+    char dest[PATH_MAX], err[256];
+    struct maildir_copy_arg arg = {.mc = *mc};
+    enum maildir_result res = maildir_deliver(r->maildir, folder, s->cfg->deliver.maildir_create,
+                                              maildir_copy_writer, &arg, dest, sizeof(dest), err,
+                                              sizeof(err));
+    switch (res) {
+    case MAILDIR_OK:
+        r->destination = xstrdup(dest);
+        snprintf(r->reply, sizeof(r->reply), "250 2.0.0 <%s> %s delivered", r->address,
+                 s->env.mail_id);
+        return;
+    case MAILDIR_MISSING:
+        snprintf(r->reply, sizeof(r->reply), "550 5.1.1 <%s> User unknown (no mailbox)",
+                 r->address);
+        break;
+    case MAILDIR_DISK_FULL:
+        set_local_error(r, ENOSPC);
+        break;
+    case MAILDIR_IO_ERROR:
+        set_local_error(r, EIO);
+        break;
+    }
+    log_error("mail_id=%s rcpt=<%s> maildir delivery failed: %s", s->env.mail_id, r->address,
+              err);
+}
+
+/* Stores the message in the quarantine once for all recipients whose
+ * action is quarantine. */
+static void quarantine_recipients(struct session *s, const struct scan_result *res)
+{
+    struct envelope *env = &s->env;
+    bool any = false;
+    for (size_t i = 0; i < env->n_rcpts; i++)
+        any |= env->rcpts[i].action == ACTION_QUARANTINE;
+    if (!any)
+        return;
+    char reason[512];
+    if (res->clamav.status == CLAMAV_INFECTED)
+        snprintf(reason, sizeof(reason), "virus %s", res->clamav.virus);
+    else
+        snprintf(reason, sizeof(reason), "spam");
+    char path[PATH_MAX];
+    int rc = quarantine_store(s->cfg->deliver.quarantine_dir, env, s->spool, reason, path,
+                              sizeof(path));
+    int err = errno;
+    if (rc < 0)
+        log_error("mail_id=%s quarantine failed: %s", env->mail_id, strerror(err));
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        struct recipient *r = &env->rcpts[i];
+        if (r->action != ACTION_QUARANTINE)
+            continue;
+        if (rc < 0) {
+            set_local_error(r, err);
+            continue;
+        }
+        r->destination = xstrdup(path);
+        snprintf(r->reply, sizeof(r->reply), "250 2.7.0 <%s> quarantined %s", r->address,
+                 env->mail_id);
+    }
+}
+
+static void deliver_recipient(struct session *s, size_t i, const struct message_header *mh,
+                              const struct scan_result *res, struct strbuf *block)
+{
+    struct recipient *r = &s->env.rcpts[i];
+    switch (r->action) {
+    case ACTION_QUARANTINE:
+        return; /* done by quarantine_recipients() */
+    case ACTION_DISCARD:
+        snprintf(r->reply, sizeof(r->reply), "250 2.7.0 <%s> discarded", r->address);
+        return;
+    case ACTION_REJECT:
+        if (r->verdict == VERDICT_VIRUS)
+            snprintf(r->reply, sizeof(r->reply), "554 5.7.0 <%s> rejected: virus %s",
+                     r->address, res->clamav.virus);
+        else
+            snprintf(r->reply, sizeof(r->reply), "554 5.7.1 <%s> rejected: spam", r->address);
+        return;
+    case ACTION_TEMPFAIL:
+        snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> scan failed, try again later",
+                 r->address);
+        return;
+    case ACTION_DELIVER:
+    case ACTION_JUNK:
+        break;
+    }
+
+    strbuf_reset(block);
+    build_received(s, block);
+    bool subject_replaced = false;
+    const char *subject = mh->subject_value.truncated ? NULL : mh->subject_value.raw;
+    if (policy_headers(s->cfg, &s->env, i, res, s->cfg->server.hostname, subject, block,
+                       &subject_replaced) < 0) {
+        log_error("mail_id=%s rcpt=<%s> header block too large", s->env.mail_id, r->address);
+        set_local_error(r, EIO);
+        return;
+    }
+    struct message_copy mc = {
+        .msg = s->spool,
+        .header = mh,
+        .prepend = block->data,
+        .prepend_len = block->len,
+        .drop_subject = subject_replaced,
+        .line_ends = LINE_ENDS_LF,
+    };
+    if (s->cfg->deliver.mode == DELIVER_MAILDIR) {
+        const char *folder = r->action == ACTION_JUNK ? r->policy->junk_folder : NULL;
+        deliver_to_maildir(s, r, folder, &mc);
+        return;
+    }
+    /* Relay mode is not implemented yet: tempfail so nothing is lost. */
+    snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> relay delivery not available",
+             r->address);
+}
+
+static void log_outcome(const struct session *s, const struct recipient *r,
+                        const struct scan_result *res, size_t i, long ms)
+{
+    const struct envelope *env = &s->env;
+    char score[64] = "-";
+    size_t k = res->rcpt_spamd ? res->rcpt_spamd[i] : SIZE_MAX;
+    if (k != SIZE_MAX && (res->spamd[k].status == SPAMD_HAM || res->spamd[k].status == SPAMD_SPAM))
+        snprintf(score, sizeof(score), "%.1f/%.1f", res->spamd[k].score, res->spamd[k].required);
+    log_info("mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
+             "virus=%s size=%llu ms=%ld reply=\"%s\"",
+             env->mail_id, env->xforward.ident[0] ? env->xforward.ident : "-", env->mail_from,
+             r->address, verdict_name(r->verdict), action_name(r->action), score,
+             res->clamav.status == CLAMAV_INFECTED ? res->clamav.virus : "-",
+             (unsigned long long)spool_size(s->spool), ms, r->reply);
+}
+
+/* SMTP: one reply for the message (SPEC section 4). */
+static void reply_smtp(struct session *s)
+{
+    const struct envelope *env = &s->env;
+    size_t rejected = 0;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const char *reply = env->rcpts[i].reply;
+        if (reply[0] == '4') {
+            /* The recipient address is in the text; keep it, it helps. */
+            session_reply(s, "%s", reply);
+            return;
+        }
+        rejected += reply[0] == '5';
+    }
+    if (rejected == env->n_rcpts) {
+        if (strncmp(env->rcpts[0].reply, "552", 3) == 0)
+            session_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+        else
+            session_reply(s, "554 5.7.1 Message rejected for all recipients");
+        return;
+    }
+    session_reply(s, "250 2.0.0 Ok: queued as %s", env->mail_id);
+}
+
+void transaction_finish(struct session *s, enum data_status status, int spool_errno)
+{
+    struct envelope *env = &s->env;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    clock_gettime(CLOCK_REALTIME, &env->received);
+    if (mail_id_new(env->mail_id) < 0) {
+        status = DATA_SPOOL_ERROR;
+        spool_errno = EIO;
+        snprintf(env->mail_id, sizeof(env->mail_id), "000000000000");
+    }
+    if (status == DATA_OK && spool_finish(s->spool) < 0) {
+        status = DATA_SPOOL_ERROR;
+        spool_errno = errno;
+    }
+
+    struct scan_result res;
+    memset(&res, 0, sizeof(res));
+    struct message_header mh;
+    memset(&mh, 0, sizeof(mh));
+    if (status == DATA_OK && message_header_read(s->spool, &mh) < 0) {
+        status = DATA_SPOOL_ERROR;
+        spool_errno = errno;
+    }
+
+    if (status == DATA_TOO_BIG) {
+        for (size_t i = 0; i < env->n_rcpts; i++) {
+            env->rcpts[i].verdict = VERDICT_UNCHECKED;
+            env->rcpts[i].action = ACTION_REJECT;
+            snprintf(env->rcpts[i].reply, sizeof(env->rcpts[i].reply),
+                     "552 5.3.4 <%s> message too big", env->rcpts[i].address);
+        }
+    } else if (status == DATA_SPOOL_ERROR) {
+        for (size_t i = 0; i < env->n_rcpts; i++) {
+            env->rcpts[i].verdict = VERDICT_UNCHECKED;
+            set_local_error(&env->rcpts[i], spool_errno);
+        }
+    } else {
+        if (s->rt->scan != NULL)
+            (void)scan_message(s->rt->scan, s->cfg, env, s->spool, &res);
+        policy_decide(s->cfg, env, &res);
+        quarantine_recipients(s, &res);
+        struct strbuf block;
+        strbuf_init(&block, HEADER_BLOCK_MAX);
+        for (size_t i = 0; i < env->n_rcpts; i++)
+            deliver_recipient(s, i, &mh, &res, &block);
+        strbuf_free(&block);
+    }
+
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    for (size_t i = 0; i < env->n_rcpts; i++)
+        log_outcome(s, &env->rcpts[i], &res, i, ms);
+
+    if (s->protocol == PROTO_LMTP) {
+        for (size_t i = 0; i < env->n_rcpts; i++)
+            session_reply(s, "%s", env->rcpts[i].reply);
+    } else {
+        reply_smtp(s);
+    }
+    message_header_free(&mh);
+    scan_result_free(&res);
+    session_reset_transaction(s);
+}
