@@ -1,2 +1,0 @@
-/* placeholder until the protocol lands */
-typedef int lmtpd_stub_unused;
