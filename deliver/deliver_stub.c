@@ -1,2 +1,0 @@
-/* placeholder until delivery lands */
-typedef int deliver_stub_unused;
