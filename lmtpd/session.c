@@ -64,7 +64,25 @@ static const command_handler handlers[] = {
     [CMD_MAIL] = cmd_mail,     [CMD_RCPT] = cmd_rcpt, [CMD_DATA] = cmd_data,
     [CMD_BDAT] = cmd_bdat,     [CMD_RSET] = cmd_rset, [CMD_NOOP] = cmd_noop,
     [CMD_QUIT] = cmd_quit,     [CMD_VRFY] = cmd_vrfy, [CMD_XFORWARD] = cmd_xforward,
+    [CMD_AUTH] = cmd_auth,
 };
+
+/* Commands a client that must authenticate may give before AUTH. */
+static bool allowed_before_auth(enum command_verb verb)
+{
+    switch (verb) {
+    case CMD_LHLO:
+    case CMD_EHLO:
+    case CMD_HELO:
+    case CMD_AUTH:
+    case CMD_RSET:
+    case CMD_NOOP:
+    case CMD_QUIT:
+        return true;
+    default:
+        return false;
+    }
+}
 
 static void session_dispatch(struct session *s, const char *line, size_t len)
 {
@@ -74,6 +92,11 @@ static void session_dispatch(struct session *s, const char *line, size_t len)
         c.verb != CMD_NOOP) {
         /* RFC 3030: only BDAT may follow BDAT in a transfer. */
         session_reply(s, "503 5.5.1 Error: BDAT transfer in progress, only BDAT allowed");
+        return;
+    }
+    if (s->must_auth && !s->authenticated && c.verb != CMD_UNKNOWN &&
+        !allowed_before_auth(c.verb)) {
+        session_reply(s, "530 5.7.0 Authentication required");
         return;
     }
     if (c.verb >= sizeof(handlers) / sizeof(handlers[0]) || handlers[c.verb] == NULL) {
@@ -121,8 +144,13 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
     s->spool = spool_new(s->cfg->server.spool_dir);
     const char *host = s->cfg->server.hostname;
 
-    if (s->is_inet &&
-        !cidr_list_match(s->cfg->server.allow_from, s->cfg->server.n_allow_from, peer)) {
+    bool allowed = !s->is_inet || cidr_list_match(s->cfg->server.allow_from,
+                                                  s->cfg->server.n_allow_from, peer);
+    if (!allowed && s->cfg->server.auth) {
+        s->must_auth = true;
+        session_reply(s, "220 %s %s lmtpscan ready", host,
+                      protocol == PROTO_LMTP ? "LMTP" : "ESMTP");
+    } else if (!allowed) {
         log_info("client %s not in allow_from: refused", s->env.peer_addr);
         session_reply(s, "554 5.7.1 %s Access denied", host);
         s->quit = true;
@@ -150,6 +178,7 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
         session_dispatch(s, s->line, len);
     }
     (void)stream_flush(&s->st);
+    session_auth_free(s);
     stream_free(&s->st);
     close(fd);
     envelope_free(&s->env);

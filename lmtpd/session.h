@@ -34,6 +34,9 @@ struct session {
     enum protocol protocol;
     bool is_inet;
     bool greeted;        /* LHLO/EHLO/HELO seen */
+    bool must_auth;      /* inet client outside allow_from with auth = yes */
+    bool authenticated;  /* AUTH succeeded */
+    void *sasl;          /* the libsasl2 connection of cmd_auth.c, or NULL */
     bool quit;
     struct envelope env;
     struct spool *spool;
@@ -62,6 +65,9 @@ void cmd_rset(struct session *s, const struct command *c);
 void cmd_noop(struct session *s, const struct command *c);
 void cmd_quit(struct session *s, const struct command *c);
 void cmd_vrfy(struct session *s, const struct command *c);
+void cmd_auth(struct session *s, const struct command *c);
+/* Releases what cmd_auth allocated (end of session). */
+void session_auth_free(struct session *s);
 
 /* MAIL given and at least one recipient accepted; else replies 503. */
 int session_may_transfer(struct session *s);
