@@ -220,8 +220,15 @@ static int parse_body(struct slice body, struct spamd_reply *out, char *err, siz
         }
         if (line.n == 0)
             break; /* end of the table */
-        if (line.p[0] == ' ' || line.p[0] == '\t')
-            continue; /* description continued */
+        /* rows right-align the points in 4 columns (" 2.5 RULE"); a
+         * description continued on the next line is indented far more */
+        size_t indent = 0;
+        while (indent < line.n && line.p[indent] == ' ')
+            indent++;
+        if (indent > 3 || (indent < line.n && line.p[indent] == '\t'))
+            continue;
+        line.p += indent;
+        line.n -= indent;
         if (out->n_rules >= SPAMD_MAX_RULES) {
             snprintf(err, errlen, "spamd reply: more than %d rules", SPAMD_MAX_RULES);
             return -1;
