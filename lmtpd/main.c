@@ -3,10 +3,12 @@
  *   lmtpscand [-c FILE] [-f] [-t] [-V]
  * Order of start-up: block signals (every thread inherits the mask; the
  * accept loop takes them from a signalfd), load and check the
- * configuration, load the signatures, open the listeners, serve.
+ * configuration, open the listeners, drop root, check the directories,
+ * load the signatures, serve.
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "lmtpd/privileges.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/server.h"
 #include "lmtpd/startup_checks.h"
@@ -74,7 +76,17 @@ int main(int argc, char **argv)
     }
     log_open("lmtpscand", foreground || test_only ? LOG_TO_STDERR : cfg->server.log);
 
-    if (startup_checks(cfg, err, sizeof(err)) < 0) {
+    /* Bind while still root (ports below 1024, sockets in /run), then drop
+     * root for good before touching any mail. -t binds nothing. */
+    if (!test_only && server_listen(cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        config_free(cfg);
+        return 1;
+    }
+    if (startup_checks(cfg, err, sizeof(err)) < 0 ||
+        privileges_prepare_dirs(cfg, err, sizeof(err)) < 0 ||
+        (!test_only && privileges_drop(cfg, err, sizeof(err)) < 0) ||
+        startup_checks(cfg, err, sizeof(err)) < 0) {
         log_error("%s: %s", config_path, err);
         config_free(cfg);
         return 1;
@@ -90,12 +102,6 @@ int main(int argc, char **argv)
         scan_engine_free(scan);
         config_free(cfg);
         return 0;
-    }
-    if (server_listen(cfg, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        scan_engine_free(scan);
-        config_free(cfg);
-        return 1;
     }
     runtime_install(cfg, scan);
     int status = server_run(config_path);

@@ -55,8 +55,44 @@ static int add_listener(const struct net_address *a, enum protocol protocol, cha
     return 0;
 }
 
+/* Sockets passed by systemd (lmtpscand.socket). A socket named "smtp"
+ * (FileDescriptorName=smtp) speaks SMTP, every other one LMTP. Returns the
+ * number taken over, or -1 with err. */
+static int listen_activated(char *err, size_t err_len)
+{
+    char **names = NULL;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n < 0) {
+        snprintf(err, err_len, "sd_listen_fds: %s", strerror(-n));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int fd = SD_LISTEN_FDS_START + i;
+        if (n_listeners < MAX_LISTENERS && fcntl(fd, F_SETFL, O_NONBLOCK) == 0) {
+            listeners[n_listeners].fd = fd;
+            listeners[n_listeners].protocol =
+                names && names[i] && strcmp(names[i], "smtp") == 0 ? PROTO_SMTP : PROTO_LMTP;
+            n_listeners++;
+        } else {
+            close(fd);
+        }
+        if (names)
+            free(names[i]);
+    }
+    free(names);
+    return n;
+}
+
 int server_listen(const struct config *cfg, char *err, size_t err_len)
 {
+    int activated = listen_activated(err, err_len);
+    if (activated < 0)
+        return -1;
+    if (activated > 0) {
+        log_info("using %d socket(s) from the service manager; listen/smtp_listen ignored",
+                 activated);
+        return 0;
+    }
     for (size_t i = 0; i < cfg->server.n_listen; i++)
         if (add_listener(&cfg->server.listen[i], PROTO_LMTP, err, err_len) < 0)
             return -1;

@@ -11,7 +11,8 @@
 
 #include "common/config.h"
 
-/* Opens every listener of cfg; 0, or -1 with err. */
+/* Takes the sockets passed by the service manager if any, else opens
+ * every listener of cfg; 0, or -1 with err. */
 int server_listen(const struct config *cfg, char *err, size_t err_len);
 /* Runs until SIGTERM/SIGINT; returns the exit status. config_path is
  * re-read on SIGHUP. */
