@@ -1,0 +1,24 @@
+#!/bin/sh
+# install-deps.sh: installs the Debian 12 packages lmtpscan builds, runs
+# and is tested with. Idempotent: apt-get update runs only when a package
+# is missing. Run as root.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
+libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
+libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
+spamassassin spamd spamc postfix swaks dovecot-lmtpd python3 npm valgrind"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+export DEBIAN_FRONTEND=noninteractive
+# Postfix must not ask how to configure itself; the tests write their own.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q $missing
