@@ -16,7 +16,14 @@ static const char *const dropped_fields[] = {
     "X-Spam-Level", "X-Spam-Report", "X-Virus-Scanned",
 };
 
-enum field_kind { FIELD_OTHER, FIELD_DROP, FIELD_SUBJECT, FIELD_FROM, FIELD_MESSAGE_ID, FIELD_DATE };
+enum field_kind {
+    FIELD_OTHER,
+    FIELD_DROP,
+    FIELD_SUBJECT,
+    FIELD_FROM,
+    FIELD_MESSAGE_ID,
+    FIELD_DATE
+};
 
 static enum field_kind field_kind(const char *name)
 {
@@ -64,8 +71,8 @@ static void field_end(struct scanner *sc, uint64_t off)
     if (sc->kind == FIELD_DROP) {
         mh->drop = xgrow(mh->drop, &mh->cap_drop, mh->n_drop + 1, sizeof(*mh->drop));
         mh->drop[mh->n_drop++] = r;
-    } else if (sc->kind == FIELD_SUBJECT) {
-        mh->subject = r;
+    } else if (sc->kind == FIELD_SUBJECT && mh->subject.len == 0) {
+        mh->subject = r; /* a repeated field: the first one counts */
     }
     struct header_value *v = sc->value;
     if (v != NULL) {

@@ -51,11 +51,39 @@ static int lew_byte(struct line_end_writer *w, char c)
     return 0;
 }
 
+/* Copies runs without line-end bytes in one go; only CR and LF go
+ * through the byte-wise state machine. */
 static int lew_write(struct line_end_writer *w, const char *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (lew_byte(w, p[i]) < 0)
+    while (len > 0) {
+        size_t run = 0;
+        if (!w->pending_cr) {
+            const char *stop =
+                w->mode == LINE_ENDS_LF ? memchr(p, '\r', len) : memchr(p, '\n', len);
+            run = stop ? (size_t)(stop - p) : len;
+        }
+        if (run > 0) {
+            if (w->mode == LINE_ENDS_CRLF)
+                w->last_cr = p[run - 1] == '\r';
+            while (run > 0) {
+                if (w->out_len == sizeof(w->out) && lew_flush(w) < 0)
+                    return -1;
+                size_t n = sizeof(w->out) - w->out_len;
+                if (n > run)
+                    n = run;
+                memcpy(w->out + w->out_len, p, n);
+                w->out_len += n;
+                p += n;
+                len -= n;
+                run -= n;
+            }
+            continue;
+        }
+        if (lew_byte(w, *p) < 0)
             return -1;
+        p++;
+        len--;
+    }
     return 0;
 }
 
