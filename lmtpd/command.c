@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -740,6 +741,31 @@ static int xtext_decode(const unsigned char *s, size_t len, char *dst, size_t si
     return 0;
 }
 
+/* The field of x named by an attribute keyword, or NULL. */
+static char *xforward_field(struct xforward *x, const struct param *p, size_t *size)
+{
+    static const struct {
+        const char *name;
+        size_t offset, size;
+    } fields[] = {
+        {"NAME", offsetof(struct xforward, name), sizeof(((struct xforward *)0)->name)},
+        {"ADDR", offsetof(struct xforward, addr), sizeof(((struct xforward *)0)->addr)},
+        {"PORT", offsetof(struct xforward, port), sizeof(((struct xforward *)0)->port)},
+        {"PROTO", offsetof(struct xforward, proto), sizeof(((struct xforward *)0)->proto)},
+        {"HELO", offsetof(struct xforward, helo), sizeof(((struct xforward *)0)->helo)},
+        {"IDENT", offsetof(struct xforward, ident), sizeof(((struct xforward *)0)->ident)},
+        {"SOURCE", offsetof(struct xforward, source), sizeof(((struct xforward *)0)->source)},
+    };
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (word_ieq(p->key, p->key_len, fields[i].name)) {
+            *size = fields[i].size;
+            return (char *)x + fields[i].offset;
+        }
+    }
+    return NULL;
+}
+
 int command_parse_xforward(const char *args, size_t len, struct xforward *xf,
                            struct command_error *err)
 {
@@ -751,51 +777,27 @@ int command_parse_xforward(const char *args, size_t len, struct xforward *xf,
 
     while ((r = next_param(s, len, &i, &p)) > 0) {
         char value[256];
-        char *field;
-        size_t size;
+        const unsigned char *d = (const unsigned char *)value;
+        size_t size, n;
+        char *field = xforward_field(&x, &p, &size);
 
-        if (word_ieq(p.key, p.key_len, "NAME")) {
-            field = x.name;
-            size = sizeof(x.name);
-        } else if (word_ieq(p.key, p.key_len, "ADDR")) {
-            field = x.addr;
-            size = sizeof(x.addr);
-        } else if (word_ieq(p.key, p.key_len, "PORT")) {
-            field = x.port;
-            size = sizeof(x.port);
-        } else if (word_ieq(p.key, p.key_len, "PROTO")) {
-            field = x.proto;
-            size = sizeof(x.proto);
-        } else if (word_ieq(p.key, p.key_len, "HELO")) {
-            field = x.helo;
-            size = sizeof(x.helo);
-        } else if (word_ieq(p.key, p.key_len, "IDENT")) {
-            field = x.ident;
-            size = sizeof(x.ident);
-        } else if (word_ieq(p.key, p.key_len, "SOURCE")) {
-            field = x.source;
-            size = sizeof(x.source);
-        } else {
+        if (field == NULL)
             return fail(err, 501, "5.5.4", "Unknown XFORWARD attribute");
-        }
         count++;
         if (p.value == NULL || p.value_len == 0 ||
             xtext_decode(p.value, p.value_len, value, sizeof(value)) < 0)
             return fail(err, 501, "5.5.4", "Bad XFORWARD attribute value");
-        {
-            const unsigned char *d = (const unsigned char *)value;
-            size_t n = strlen(value);
-            if (word_ieq(d, n, "[UNAVAILABLE]") || word_ieq(d, n, "[TEMPUNAVAIL]")) {
-                field[0] = '\0';
-                continue;
-            }
-            if (field == x.addr && prefix_ieq(d, n, "IPV6:")) {
-                d += 5;
-                n -= 5;
-            }
-            if (copy_field(field, size, d, n) < 0)
-                return fail(err, 501, "5.5.4", "XFORWARD attribute value too long");
+        n = strlen(value);
+        if (word_ieq(d, n, "[UNAVAILABLE]") || word_ieq(d, n, "[TEMPUNAVAIL]")) {
+            field[0] = '\0';
+            continue;
         }
+        if (field == x.addr && prefix_ieq(d, n, "IPV6:")) {
+            d += 5;
+            n -= 5;
+        }
+        if (copy_field(field, size, d, n) < 0)
+            return fail(err, 501, "5.5.4", "XFORWARD attribute value too long");
     }
     if (r < 0 || count == 0)
         return fail(err, 501, "5.5.4", "Syntax: XFORWARD attribute=value...");
