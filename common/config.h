@@ -5,7 +5,36 @@
  * of 1024), times s/m/h (a bare number is seconds). A value may be put in
  * double quotes to keep leading/trailing blanks (subject_tag = "[SPAM] ").
  * A loaded config is immutable and may be shared read-only between threads;
- * reload builds a new one.
+ * reload builds a new one. config_load*() are thread-safe.
+ *
+ * File format details (where SPEC section 3 is silent):
+ * - Comments: a '#' at the start of a line or after a blank, outside
+ *   double quotes, runs to the end of the line; ';' starts a comment only
+ *   at the start of a line. Lines are at most 8192 bytes; CRLF is fine.
+ * - Section and key names are case-insensitive; a section may appear more
+ *   than once, but a key may be set only once per section (per policy).
+ * - Quoted values: "..." with \" and \\ as the only escapes.
+ * - Booleans: yes/no, true/false, on/off, 1/0. Lists: comma-separated.
+ * - Named policies: each [policy NAME] starts from the SPEC defaults, not
+ *   from [policy default]'s values, so a policy reads the same wherever
+ *   it sits in the file. Without [policy default] a built-in default with
+ *   the SPEC defaults exists; policies[0] is always "default". Names are
+ *   [A-Za-z0-9._-], case-sensitive.
+ * - [recipients]: "user@domain" or "@domain" = POLICY; keys are stored
+ *   lower-cased; a duplicate (ignoring case) or an unknown policy is an
+ *   error.
+ * - spam_mark_level = spamd sets spam_mark_from_spamd (spam_mark_level is
+ *   then 5.0 and unused).
+ * - An address value may be empty where its feature is off: an empty
+ *   deliver.relay (allowed in maildir mode) or spamd.address (allowed with
+ *   enabled = no) is the zeroed struct, see net_address_is_set().
+ * - Checks across keys: at least one listener in listen/smtp_listen and
+ *   none twice; mode = relay needs relay; mode = maildir needs maildir;
+ *   relay_sasl_username and _password together; spamd enabled needs
+ *   address; clamav enabled needs database; spam_scan = yes needs
+ *   spamd_user. Port 0 is refused. Templates accept only their escapes
+ *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
+ * - hostname empty: gethostname() at load time.
  */
 #ifndef LMTPSCAN_CONFIG_H
 #define LMTPSCAN_CONFIG_H
@@ -23,8 +52,8 @@
 
 /* Per-recipient action (the result of policy) and the configured choices. */
 enum action {
-    ACTION_DELIVER,    /* "pass" in spam_action, deliver normally */
-    ACTION_JUNK,       /* Maildir junk folder; relay mode: pass with headers */
+    ACTION_DELIVER, /* "pass" in spam_action, deliver normally */
+    ACTION_JUNK,    /* Maildir junk folder; relay mode: pass with headers */
     ACTION_QUARANTINE,
     ACTION_DISCARD,
     ACTION_REJECT,
@@ -38,10 +67,10 @@ struct policy {
     char name[64];
     bool virus_scan;
     bool spam_scan;
-    char spamd_user[256];        /* template: %u %n %d */
+    char spamd_user[256]; /* template: %u %n %d */
     double spam_header_level;
     double spam_mark_level;
-    bool spam_mark_from_spamd;   /* spam_mark_level = spamd */
+    bool spam_mark_from_spamd; /* spam_mark_level = spamd */
     double spam_block_level;
     enum action spam_action;       /* DELIVER(pass) JUNK QUARANTINE DISCARD REJECT */
     enum action spam_block_action; /* QUARANTINE DISCARD REJECT */
@@ -52,8 +81,8 @@ struct policy {
 };
 
 struct recipient_rule {
-    char key[512];      /* lower-cased: "user@dom" or "@dom" */
-    char policy[64];    /* a [policy NAME] that exists */
+    char key[512];   /* lower-cased: "user@dom" or "@dom" */
+    char policy[64]; /* a [policy NAME] that exists */
 };
 
 struct config {
