@@ -87,6 +87,20 @@ void clamav_settings_from_config(const struct config *cfg, struct clamav_setting
     out->scan_timeout = cfg->server.scan_timeout;
 }
 
+/* Per-scan context of the virus-found callback: libclamav does not always
+ * return the name of a heuristic alert (limits) through virname. */
+struct scan_ctx {
+    char last[256];
+};
+
+static void on_virus_found(int fd, const char *virname, void *context)
+{
+    struct scan_ctx *ctx = context;
+    (void)fd;
+    if (ctx != NULL && virname != NULL)
+        snprintf(ctx->last, sizeof(ctx->last), "%s", virname);
+}
+
 /* ---- loading ---------------------------------------------------------- */
 
 static int set_num(struct cl_engine *e, enum cl_engine_field f, long long v, const char *name,
@@ -134,6 +148,7 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
         snprintf(err, errlen, "clamav: loading %s: %s", s->database, cl_strerror(rc));
         goto free_engine;
     }
+    cl_engine_set_clcb_virus_found(e, on_virus_found);
     rc = cl_engine_compile(e);
     if (rc != CL_SUCCESS) {
         snprintf(err, errlen, "clamav: compiling %s: %s", s->database, cl_strerror(rc));
@@ -410,6 +425,7 @@ void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
     struct cl_scan_options opts;
     const char *virname = NULL;
     unsigned long scanned = 0;
+    struct scan_ctx ctx = {.last = ""};
     cl_error_t rc;
     int fd = spool_fd(msg);
 
@@ -419,7 +435,7 @@ void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
     opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 
     if (fd >= 0) {
-        rc = cl_scandesc(fd, NULL, &virname, &scanned, ref->engine, &opts);
+        rc = cl_scandesc_callback(fd, NULL, &virname, &scanned, ref->engine, &opts, &ctx);
     } else {
         const char *mem = spool_memory(msg);
         size_t len = (size_t)spool_size(msg);
@@ -430,12 +446,12 @@ void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
             snprintf(out->reason, sizeof(out->reason), "cannot map the message");
             return;
         }
-        rc = cl_scanmap_callback(map, NULL, &virname, &scanned, ref->engine, &opts, NULL);
+        rc = cl_scanmap_callback(map, NULL, &virname, &scanned, ref->engine, &opts, &ctx);
         cl_fmap_close(map);
     }
 
     if (rc == CL_VIRUS) {
-        const char *name = virname != NULL ? virname : "unknown";
+        const char *name = virname != NULL ? virname : ctx.last[0] != '\0' ? ctx.last : "unknown";
         if (strncmp(name, "Heuristics.Limits.Exceeded", 26) == 0) {
             out->status = CLAMAV_LIMITS;
             snprintf(out->reason, sizeof(out->reason), "%s", name);
