@@ -1,0 +1,427 @@
+/*
+ * test_spamd: the spamd client against a REAL spamd started once for this
+ * binary on a free loopback port (temp home, killed by PID at the end):
+ * GTUBE is spam with the GTUBE rule, a ham message is ham, a large
+ * on-disk message is streamed, spamd down gives "connection refused", a
+ * silent peer times out, max_size skips, and scan_message runs one
+ * request per distinct spamd_user. Also the spamd_user template.
+ */
+#include "scan/address_parts.h"
+#include "scan/deadline.h"
+#include "scan/policy.h"
+#include "scan/scan.h"
+#include "scan/spamd_client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define SAMPLES         "/usr/share/doc/spamassassin/examples"
+#define STARTUP_SECONDS 90
+
+static char home[] = "/tmp/lmtpscan-test-spamd-XXXXXX";
+static pid_t spamd_pid = -1;
+static char spamd_port[8];
+
+/* A port that was free a moment ago (bound to port 0, then released). */
+static int free_port(char out[8], int keep_listening)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return -1;
+    snprintf(out, 8, "%u", ntohs(sa.sin_port));
+    if (keep_listening) {
+        if (listen(fd, 4) < 0)
+            return -1;
+        return fd;
+    }
+    close(fd);
+    return 0;
+}
+
+static struct net_address inet_address(const char *port)
+{
+    struct net_address a;
+    memset(&a, 0, sizeof(a));
+    a.kind = NET_INET;
+    snprintf(a.host, sizeof(a.host), "127.0.0.1");
+    snprintf(a.port, sizeof(a.port), "%s", port);
+    return a;
+}
+
+/* True when spamd answers PING. */
+static bool spamd_pong(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    char buf[128];
+    ssize_t n;
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = false;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)atoi(spamd_port));
+    if (fd < 0)
+        return false;
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, "PING SPAMC/1.5\r\n\r\n", 18) == 18) {
+        while (got + 1 < sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        ok = strstr(buf, "PONG") != NULL;
+    }
+    close(fd);
+    return ok;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char listen_arg[64], pidfile[256], logfile[256];
+
+    if (mkdtemp(home) == NULL || free_port(spamd_port, 0) < 0)
+        return -1;
+    snprintf(listen_arg, sizeof(listen_arg), "--listen=127.0.0.1:%s", spamd_port);
+    snprintf(pidfile, sizeof(pidfile), "%s/spamd.pid", home);
+    snprintf(logfile, sizeof(logfile), "%s/spamd.log", home);
+
+    spamd_pid = fork();
+    if (spamd_pid < 0)
+        return -1;
+    if (spamd_pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        setenv("HOME", home, 1);
+        execlp("spamd", "spamd", "-L", listen_arg, "-m", "1", "--pidfile", pidfile,
+               "--syslog=stderr", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < STARTUP_SECONDS * 4; i++) {
+        if (spamd_pong())
+            return 0;
+        if (waitpid(spamd_pid, NULL, WNOHANG) == spamd_pid) {
+            spamd_pid = -1;
+            fprintf(stderr, "spamd exited at start-up, see %s\n", logfile);
+            return -1;
+        }
+        usleep(250 * 1000);
+    }
+    fprintf(stderr, "spamd did not answer within %d s\n", STARTUP_SECONDS);
+    return -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+
+    if (spamd_pid > 0) {
+        kill(spamd_pid, SIGTERM);
+        for (int i = 0; i < 100; i++) {
+            if (waitpid(spamd_pid, NULL, WNOHANG) == spamd_pid) {
+                spamd_pid = -1;
+                break;
+            }
+            usleep(100 * 1000);
+        }
+        if (spamd_pid > 0) {
+            kill(spamd_pid, SIGKILL);
+            waitpid(spamd_pid, NULL, 0);
+        }
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct spool *spool_file(const char *path, size_t pad_to)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[4096];
+    size_t n, total = 0;
+    struct spool *sp = spool_new(home);
+
+    assert_non_null(f);
+    assert_non_null(sp);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        assert_int_equal(spool_write(sp, buf, n), 0);
+        total += n;
+    }
+    fclose(f);
+    while (total < pad_to) {
+        static const char line[] = "padding line padding line padding line padding line\n";
+        assert_int_equal(spool_write(sp, line, sizeof(line) - 1), 0);
+        total += sizeof(line) - 1;
+    }
+    assert_int_equal(spool_finish(sp), 0);
+    return sp;
+}
+
+static void check(const struct net_address *a, const char *user, struct spool *sp,
+                  uint64_t max_size, unsigned timeout, struct spamd_result *out)
+{
+    struct spamd_request req = {
+        .address = a,
+        .user = user,
+        .msg = sp,
+        .max_size = max_size,
+        .timeout = timeout,
+        .deadline = deadline_after_ms(60 * 1000),
+        .limit = NULL,
+    };
+    memset(out, 0, sizeof(*out));
+    spamd_check(&req, out);
+}
+
+static bool has_rule(const struct spamd_result *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_rules; i++)
+        if (strcmp(r->rules[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void test_gtube_is_spam(void **state)
+{
+    (void)state;
+    struct net_address a = inet_address(spamd_port);
+    struct spool *sp = spool_file(SAMPLES "/sample-spam.txt", 0);
+    struct spamd_result r;
+
+    check(&a, "someone@example.com", sp, 500 * 1024, 30, &r);
+    if (r.status != SPAMD_SPAM)
+        fail_msg("status %d: %s", r.status, r.error);
+    assert_true(r.score >= 1000.0);
+    assert_true(r.required == 5.0);
+    assert_true(has_rule(&r, "GTUBE"));
+    free(r.rules);
+    spool_free(sp);
+}
+
+static void test_ham(void **state)
+{
+    (void)state;
+    struct net_address a = inet_address(spamd_port);
+    struct spool *sp = spool_file(SAMPLES "/sample-nonspam.txt", 0);
+    struct spamd_result r;
+
+    check(&a, "", sp, 500 * 1024, 30, &r);
+    if (r.status != SPAMD_HAM)
+        fail_msg("status %d: %s", r.status, r.error);
+    assert_true(r.score < 5.0);
+    assert_false(has_rule(&r, "GTUBE"));
+    free(r.rules);
+    spool_free(sp);
+}
+
+static void test_large_on_disk(void **state)
+{
+    (void)state;
+    struct net_address a = inet_address(spamd_port);
+    struct spool *sp = spool_file(SAMPLES "/sample-spam.txt", 300 * 1024);
+    struct spamd_result r;
+
+    assert_true(spool_fd(sp) >= 0);
+    check(&a, "someone@example.com", sp, 1024 * 1024, 60, &r);
+    if (r.status != SPAMD_SPAM)
+        fail_msg("status %d: %s", r.status, r.error);
+    assert_true(has_rule(&r, "GTUBE"));
+    free(r.rules);
+
+    /* over max_size: skipped, nothing sent */
+    struct net_address dead = inet_address("1");
+    check(&dead, "", sp, 100 * 1024, 30, &r);
+    assert_int_equal(r.status, SPAMD_SKIPPED);
+    spool_free(sp);
+}
+
+static void test_spamd_down(void **state)
+{
+    (void)state;
+    char port[8];
+    struct spool *sp = spool_file(SAMPLES "/sample-spam.txt", 0);
+    struct spamd_result r;
+
+    assert_int_equal(free_port(port, 0), 0);
+    struct net_address a = inet_address(port);
+    check(&a, "x@example.com", sp, 0, 5, &r);
+    assert_int_equal(r.status, SPAMD_ERROR);
+    if (strcasestr(r.error, "refused") == NULL)
+        fail_msg("error: %s", r.error);
+    spool_free(sp);
+}
+
+static void test_silent_peer_times_out(void **state)
+{
+    (void)state;
+    char port[8];
+    int lfd = free_port(port, 1); /* listens, never accepts or answers */
+    struct spool *sp = spool_file(SAMPLES "/sample-spam.txt", 0);
+    struct spamd_result r;
+    struct timespec start;
+
+    assert_true(lfd >= 0);
+    struct net_address a = inet_address(port);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    check(&a, "x@example.com", sp, 0, 1, &r);
+    assert_int_equal(r.status, SPAMD_ERROR);
+    assert_non_null(strstr(r.error, "timeout"));
+    assert_true(elapsed_ms(start) < 5000);
+    close(lfd);
+    spool_free(sp);
+}
+
+static void test_user_template(void **state)
+{
+    (void)state;
+    static const char *cases[][4] = {
+        /* template, address, delimiters, expected */
+        {"%u", "User+Tag@Example.COM", "+", "user+tag@example.com"},
+        {"%n", "User+Tag@Example.COM", "+", "user"},
+        {"%n", "User-Tag@Example.COM", "+-", "user"},
+        {"%d", "User+Tag@Example.COM", "+", "example.com"},
+        {"%n@%d", "a+b@x.org", "+", "a@x.org"},
+        {"100%%-%n", "a@x.org", "", "100%-a"},
+        {"%x%", "a@x.org", "", "%x%"},
+        {"spam", "a@x.org", "", "spam"},
+        {"%u", "postmaster", "+", "postmaster"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct address_parts p;
+        char out[256];
+        assert_int_equal(address_parts_split(cases[i][1], cases[i][2], &p), 0);
+        assert_int_equal(address_template_expand(cases[i][0], &p, out, sizeof(out)), 0);
+        assert_string_equal(out, cases[i][3]);
+    }
+    struct address_parts p;
+    char small[8];
+    assert_int_equal(address_parts_split("longer-than-8@example.com", "", &p), 0);
+    assert_int_equal(address_template_expand("%u", &p, small, sizeof(small)), -1);
+}
+
+static void test_scan_message_users(void **state)
+{
+    (void)state;
+    struct config *cfg = calloc(1, sizeof(*cfg));
+    struct policy pols[2];
+    struct envelope env;
+    struct scan_result res;
+    char err[256];
+    static const char *addrs[] = {"A@example.com", "a@example.com", "b+x@example.org",
+                                  "c@example.org", "d@example.net"};
+
+    assert_non_null(cfg);
+    cfg->server.scan_timeout = 60;
+    cfg->clamav.enabled = false;
+    cfg->spamd.enabled = true;
+    cfg->spamd.address = inet_address(spamd_port);
+    cfg->spamd.timeout = 30;
+    cfg->spamd.max_size = 500 * 1024;
+    cfg->spamd.connections = 2;
+    snprintf(cfg->deliver.recipient_delimiter, sizeof(cfg->deliver.recipient_delimiter), "+");
+    memset(pols, 0, sizeof(pols));
+    snprintf(pols[0].name, sizeof(pols[0].name), "default");
+    pols[0].spam_scan = true;
+    pols[0].virus_scan = true;
+    snprintf(pols[0].spamd_user, sizeof(pols[0].spamd_user), "%%u");
+    pols[0].spam_mark_level = 5;
+    pols[0].spam_block_level = 15;
+    pols[0].spam_header_level = -999;
+    pols[0].spam_action = ACTION_JUNK;
+    pols[0].spam_block_action = ACTION_REJECT;
+    pols[1] = pols[0];
+    snprintf(pols[1].name, sizeof(pols[1].name), "domain");
+    snprintf(pols[1].spamd_user, sizeof(pols[1].spamd_user), "%%d");
+    cfg->policies = pols;
+    cfg->n_policies = 2;
+
+    struct scan_engine *se = scan_engine_new(cfg, err, sizeof(err));
+    assert_non_null(se);
+    envelope_init(&env);
+    for (size_t i = 0; i < 5; i++) {
+        struct recipient *r = envelope_add_rcpt(&env);
+        snprintf(r->address, sizeof(r->address), "%s", addrs[i]);
+        r->policy = i >= 2 && i <= 3 ? &pols[1] : &pols[0];
+    }
+    struct spool *sp = spool_file(SAMPLES "/sample-spam.txt", 0);
+    assert_int_equal(scan_message(se, cfg, &env, sp, &res), 0);
+
+    /* users: a@example.com (twice), example.org (twice), d@example.net */
+    assert_int_equal(res.n_spamd, 3);
+    assert_int_equal(res.rcpt_spamd[0], res.rcpt_spamd[1]);
+    assert_int_equal(res.rcpt_spamd[2], res.rcpt_spamd[3]);
+    assert_string_equal(res.spamd[res.rcpt_spamd[0]].user, "a@example.com");
+    assert_string_equal(res.spamd[res.rcpt_spamd[2]].user, "example.org");
+    assert_string_equal(res.spamd[res.rcpt_spamd[4]].user, "d@example.net");
+    for (size_t i = 0; i < res.n_spamd; i++) {
+        if (res.spamd[i].status != SPAMD_SPAM)
+            fail_msg("%s: status %d %s", res.spamd[i].user, res.spamd[i].status,
+                     res.spamd[i].error);
+    }
+    assert_int_equal(res.clamav.status, CLAMAV_NOT_RUN);
+    policy_decide(cfg, &env, &res);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(env.rcpts[i].verdict, VERDICT_SPAM);
+        assert_int_equal(env.rcpts[i].action, ACTION_REJECT);
+    }
+    scan_result_free(&res);
+
+    /* spamd down: every recipient tempfails, nothing clean */
+    char port[8];
+    assert_int_equal(free_port(port, 0), 0);
+    cfg->spamd.address = inet_address(port);
+    pols[0].scan_error_action = ACTION_TEMPFAIL;
+    pols[1].scan_error_action = ACTION_TEMPFAIL;
+    assert_int_equal(scan_message(se, cfg, &env, sp, &res), 0);
+    policy_decide(cfg, &env, &res);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(res.spamd[res.rcpt_spamd[i]].status, SPAMD_ERROR);
+        assert_int_equal(env.rcpts[i].verdict, VERDICT_UNCHECKED);
+        assert_int_equal(env.rcpts[i].action, ACTION_TEMPFAIL);
+    }
+    scan_result_free(&res);
+
+    spool_free(sp);
+    envelope_free(&env);
+    scan_engine_free(se);
+    free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_user_template),
+        cmocka_unit_test(test_gtube_is_spam),
+        cmocka_unit_test(test_ham),
+        cmocka_unit_test(test_large_on_disk),
+        cmocka_unit_test(test_spamd_down),
+        cmocka_unit_test(test_silent_peer_times_out),
+        cmocka_unit_test(test_scan_message_users),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
