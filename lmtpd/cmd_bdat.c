@@ -20,8 +20,7 @@ static int bdat_read_chunk(struct session *s, uint64_t size)
         enum stream_status st = stream_peek(&s->st, &in, &in_len);
         if (st != STREAM_OK) {
             if (st == STREAM_TIMEOUT)
-                session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-                              s->cfg->server.hostname);
+                session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
             return -1;
         }
         size_t n = in_len < size ? in_len : (size_t)size;

@@ -35,8 +35,7 @@ void cmd_data(struct session *s, const struct command *c)
         enum stream_status st = stream_peek(&s->st, &in, &in_len);
         if (st != STREAM_OK) {
             if (st == STREAM_TIMEOUT)
-                session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-                              s->cfg->server.hostname);
+                session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
             s->quit = true;
             session_reset_transaction(s);
             return;

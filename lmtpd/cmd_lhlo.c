@@ -16,9 +16,10 @@ void cmd_lhlo(struct session *s, const struct command *c)
         return;
     }
     if (c->args_len == 0) {
-        session_reply(s, "501 5.5.4 Syntax: %s hostname", c->verb == CMD_LHLO   ? "LHLO"
-                                                           : c->verb == CMD_EHLO ? "EHLO"
-                                                                                 : "HELO");
+        session_reply(s, "501 5.5.4 Syntax: %s hostname",
+                      c->verb == CMD_LHLO   ? "LHLO"
+                      : c->verb == CMD_EHLO ? "EHLO"
+                                            : "HELO");
         return;
     }
     if (memchr(c->args, '\0', c->args_len) != NULL) {

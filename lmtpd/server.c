@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LISTENERS (2 * CONFIG_MAX_LISTEN)
+#define MAX_LISTENERS      (2 * CONFIG_MAX_LISTEN)
 #define STOP_GRACE_SECONDS 30
 
 struct listener {
@@ -33,6 +33,9 @@ struct listener {
 
 static struct listener listeners[MAX_LISTENERS];
 static size_t n_listeners;
+
+/* Readable once the daemon stops (a byte is written, never read). */
+static int stop_pipe[2] = {-1, -1};
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sessions_done = PTHREAD_COND_INITIALIZER;
@@ -112,7 +115,7 @@ struct session_start {
 static void *session_thread(void *arg)
 {
     struct session_start *ss = arg;
-    session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len);
+    session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
     free(ss);
     pthread_mutex_lock(&sessions_lock);
     active_sessions--;
@@ -132,8 +135,8 @@ static void accept_one(const struct listener *l)
 {
     struct session_start *ss = xcalloc(1, sizeof(*ss));
     ss->peer_len = sizeof(ss->peer);
-    int fd = accept4(l->fd, (struct sockaddr *)&ss->peer, &ss->peer_len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(l->fd, (struct sockaddr *)&ss->peer, &ss->peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_warn("accept: %s", strerror(errno));
@@ -211,8 +214,7 @@ static void wait_for_sessions(void)
     unsigned left = active_sessions;
     pthread_mutex_unlock(&sessions_lock);
     if (left > 0)
-        log_warn("stopping with %u sessions still open (nothing they hold was acknowledged)",
-                 left);
+        log_warn("stopping with %u sessions still open (nothing they hold was acknowledged)", left);
 }
 
 int server_run(const char *config_path)
@@ -228,6 +230,11 @@ int server_run(const char *config_path)
         return 1;
     }
 
+    if (pipe2(stop_pipe, O_CLOEXEC) < 0) {
+        log_error("pipe: %s", strerror(errno));
+        close(sfd);
+        return 1;
+    }
     struct pollfd pfds[MAX_LISTENERS + 1];
     pfds[0].fd = sfd;
     pfds[0].events = POLLIN;
@@ -266,6 +273,8 @@ int server_run(const char *config_path)
     for (size_t i = 0; i < n_listeners; i++)
         close(listeners[i].fd);
     n_listeners = 0;
+    if (write(stop_pipe[1], "x", 1) != 1)
+        log_warn("cannot tell sessions to stop: %s", strerror(errno));
     wait_for_sessions();
     close(sfd);
     return 0;

@@ -60,10 +60,10 @@ int session_may_transfer(struct session *s)
 typedef void (*command_handler)(struct session *s, const struct command *c);
 
 static const command_handler handlers[] = {
-    [CMD_LHLO] = cmd_lhlo,     [CMD_EHLO] = cmd_lhlo, [CMD_HELO] = cmd_lhlo,
-    [CMD_MAIL] = cmd_mail,     [CMD_RCPT] = cmd_rcpt, [CMD_DATA] = cmd_data,
-    [CMD_BDAT] = cmd_bdat,     [CMD_RSET] = cmd_rset, [CMD_NOOP] = cmd_noop,
-    [CMD_QUIT] = cmd_quit,     [CMD_VRFY] = cmd_vrfy, [CMD_XFORWARD] = cmd_xforward,
+    [CMD_LHLO] = cmd_lhlo, [CMD_EHLO] = cmd_lhlo, [CMD_HELO] = cmd_lhlo,
+    [CMD_MAIL] = cmd_mail, [CMD_RCPT] = cmd_rcpt, [CMD_DATA] = cmd_data,
+    [CMD_BDAT] = cmd_bdat, [CMD_RSET] = cmd_rset, [CMD_NOOP] = cmd_noop,
+    [CMD_QUIT] = cmd_quit, [CMD_VRFY] = cmd_vrfy, [CMD_XFORWARD] = cmd_xforward,
     [CMD_AUTH] = cmd_auth,
 };
 
@@ -120,13 +120,14 @@ static void session_describe_peer(struct session *s, const struct sockaddr *peer
         port[0] = '\0';
     }
     /* IPv4-mapped IPv6 peers are shown as IPv4. */
-    const char *h = strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, ':') == NULL ? host + 7
-                                                                                        : host;
+    const char *h =
+        strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, ':') == NULL ? host + 7 : host;
     snprintf(s->env.peer_addr, sizeof(s->env.peer_addr), "%s", h);
     snprintf(s->env.peer_port, sizeof(s->env.peer_port), "%s", port);
 }
 
-void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, socklen_t peer_len)
+void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, socklen_t peer_len,
+                 int stop_fd)
 {
     struct session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -137,15 +138,15 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
     s->cfg = s->rt->cfg;
     s->protocol = protocol;
     s->is_inet = peer->sa_family != AF_UNIX;
-    stream_init(&s->st, fd, (int)(s->cfg->server.timeout * 1000));
+    stream_init(&s->st, fd, (int)(s->cfg->server.timeout * 1000), stop_fd);
     envelope_init(&s->env);
     s->env.protocol = protocol;
     session_describe_peer(s, peer, peer_len);
     s->spool = spool_new(s->cfg->server.spool_dir);
     const char *host = s->cfg->server.hostname;
 
-    bool allowed = !s->is_inet || cidr_list_match(s->cfg->server.allow_from,
-                                                  s->cfg->server.n_allow_from, peer);
+    bool allowed = !s->is_inet ||
+                   cidr_list_match(s->cfg->server.allow_from, s->cfg->server.n_allow_from, peer);
     if (!allowed && s->cfg->server.auth) {
         s->must_auth = true;
         session_reply(s, "220 %s %s lmtpscan ready", host,
@@ -167,6 +168,11 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
         if (st == STREAM_TOO_LONG) {
             session_reply(s, "500 5.5.2 Line too long");
             continue;
+        }
+        if (st == STREAM_STOPPING) {
+            /* Between commands: anything not yet acknowledged is retried. */
+            session_reply(s, "421 4.3.2 %s Service shutting down", host);
+            break;
         }
         if (st == STREAM_TIMEOUT) {
             log_info("timeout from %s", s->env.peer_addr);

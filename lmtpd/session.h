@@ -33,10 +33,10 @@ struct session {
     struct stream st;
     enum protocol protocol;
     bool is_inet;
-    bool greeted;        /* LHLO/EHLO/HELO seen */
-    bool must_auth;      /* inet client outside allow_from with auth = yes */
-    bool authenticated;  /* AUTH succeeded */
-    void *sasl;          /* the libsasl2 connection of cmd_auth.c, or NULL */
+    bool greeted;       /* LHLO/EHLO/HELO seen */
+    bool must_auth;     /* inet client outside allow_from with auth = yes */
+    bool authenticated; /* AUTH succeeded */
+    void *sasl;         /* the libsasl2 connection of cmd_auth.c, or NULL */
     bool quit;
     struct envelope env;
     struct spool *spool;
@@ -51,8 +51,10 @@ struct session {
 };
 
 /* Runs a session on a connected socket until it ends; closes fd. */
-void session_run(int fd, enum protocol protocol, const struct sockaddr *peer,
-                 socklen_t peer_len);
+/* When stop_fd becomes readable, a session waiting for its next command
+ * says 421 and ends; one receiving or scanning a message finishes first. */
+void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, socklen_t peer_len,
+                 int stop_fd);
 
 /* Command handlers, one file each. */
 void cmd_lhlo(struct session *s, const struct command *c);

@@ -31,8 +31,7 @@ static int make_dirs(const char *path, mode_t mode)
     }
 }
 
-static int check_writable(const char *key, const char *dir, bool create, char *err,
-                          size_t err_len)
+static int check_writable(const char *key, const char *dir, bool create, char *err, size_t err_len)
 {
     if (create && make_dirs(dir, 0750) < 0) {
         snprintf(err, err_len, "%s = %s: cannot create: %s", key, dir, strerror(errno));
@@ -84,8 +83,8 @@ int startup_checks(const struct config *cfg, char *err, size_t err_len)
     if (cfg->deliver.mode == DELIVER_MAILDIR) {
         char root[PATH_MAX];
         maildir_root(cfg->deliver.maildir, root, sizeof(root));
-        if (check_writable("[deliver] maildir", root, cfg->deliver.maildir_create, err,
-                           err_len) < 0)
+        if (check_writable("[deliver] maildir", root, cfg->deliver.maildir_create, err, err_len) <
+            0)
             return -1;
     }
     return 0;

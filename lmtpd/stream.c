@@ -14,9 +14,10 @@
 
 #define STREAM_OUTPUT_MAX (64 * 1024)
 
-void stream_init(struct stream *st, int fd, int timeout_ms)
+void stream_init(struct stream *st, int fd, int timeout_ms, int stop_fd)
 {
     st->fd = fd;
+    st->stop_fd = stop_fd;
     st->timeout_ms = timeout_ms;
     st->in_start = st->in_end = 0;
     strbuf_init(&st->out, STREAM_OUTPUT_MAX);
@@ -27,13 +28,17 @@ void stream_free(struct stream *st)
     strbuf_free(&st->out);
 }
 
-static enum stream_status stream_wait(struct stream *st, short events)
+static enum stream_status stream_wait(struct stream *st, short events, bool stoppable)
 {
-    struct pollfd pfd = {.fd = st->fd, .events = events};
+    struct pollfd pfd[2] = {{.fd = st->fd, .events = events},
+                            {.fd = st->stop_fd, .events = POLLIN}};
+    nfds_t n_fds = stoppable && st->stop_fd >= 0 ? 2 : 1;
     for (;;) {
-        int n = poll(&pfd, 1, st->timeout_ms);
-        if (n > 0)
+        int n = poll(pfd, n_fds, st->timeout_ms);
+        if (n > 0 && pfd[0].revents)
             return STREAM_OK;
+        if (n > 0)
+            return STREAM_STOPPING;
         if (n == 0)
             return STREAM_TIMEOUT;
         if (errno != EINTR)
@@ -42,7 +47,7 @@ static enum stream_status stream_wait(struct stream *st, short events)
 }
 
 /* Reads more input after what is buffered. */
-static enum stream_status stream_fill(struct stream *st)
+static enum stream_status stream_fill(struct stream *st, bool stoppable)
 {
     if (st->in_start > 0) {
         memmove(st->in, st->in + st->in_start, st->in_end - st->in_start);
@@ -52,7 +57,7 @@ static enum stream_status stream_fill(struct stream *st)
     if (st->in_end == sizeof(st->in))
         return STREAM_OK;
     for (;;) {
-        enum stream_status w = stream_wait(st, POLLIN);
+        enum stream_status w = stream_wait(st, POLLIN, stoppable);
         if (w != STREAM_OK)
             return w;
         ssize_t n = read(st->fd, st->in + st->in_end, sizeof(st->in) - st->in_end);
@@ -72,16 +77,22 @@ bool stream_has_input(const struct stream *st)
     return st->in_end > st->in_start;
 }
 
-enum stream_status stream_peek(struct stream *st, const char **data, size_t *len)
+static enum stream_status stream_peek_mode(struct stream *st, const char **data, size_t *len,
+                                          bool stoppable)
 {
     if (!stream_has_input(st)) {
-        enum stream_status s = stream_fill(st);
+        enum stream_status s = stream_fill(st, stoppable);
         if (s != STREAM_OK)
             return s;
     }
     *data = st->in + st->in_start;
     *len = st->in_end - st->in_start;
     return STREAM_OK;
+}
+
+enum stream_status stream_peek(struct stream *st, const char **data, size_t *len)
+{
+    return stream_peek_mode(st, data, len, false);
 }
 
 void stream_consume(struct stream *st, size_t n)
@@ -98,7 +109,8 @@ enum stream_status stream_read_line(struct stream *st, char *line, size_t max, s
     for (;;) {
         const char *data;
         size_t avail;
-        enum stream_status s = stream_peek(st, &data, &avail);
+        /* Only the wait for the first byte of a command may be cut short. */
+        enum stream_status s = stream_peek_mode(st, &data, &avail, have == 0 && !too_long);
         if (s != STREAM_OK)
             return s;
         const char *lf = memchr(data, '\n', avail);
@@ -135,7 +147,7 @@ enum stream_status stream_flush(struct stream *st)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            enum stream_status w = stream_wait(st, POLLOUT);
+            enum stream_status w = stream_wait(st, POLLOUT, false);
             if (w != STREAM_OK)
                 return w;
             continue;

@@ -21,10 +21,12 @@ enum stream_status {
     STREAM_EOF,
     STREAM_TIMEOUT,
     STREAM_ERROR,
+    STREAM_STOPPING, /* the daemon is stopping: only between commands */
 };
 
 struct stream {
     int fd;
+    int stop_fd; /* readable once the daemon stops; -1 for none */
     int timeout_ms;
     char in[STREAM_INPUT_SIZE];
     size_t in_start;
@@ -32,14 +34,15 @@ struct stream {
     struct strbuf out;
 };
 
-void stream_init(struct stream *st, int fd, int timeout_ms);
+void stream_init(struct stream *st, int fd, int timeout_ms, int stop_fd);
 void stream_free(struct stream *st);
 
 /*
  * Reads one line ending in LF (a CR before it is removed) of at most max
  * bytes including the line end into line (which holds max bytes). *len is
  * the length without the line end; the line is NUL-terminated for
- * convenience but may contain NUL bytes.
+ * convenience but may contain NUL bytes. While waiting for a new line
+ * with nothing buffered, a stop of the daemon returns STREAM_STOPPING.
  */
 enum stream_status stream_read_line(struct stream *st, char *line, size_t max, size_t *len);
 

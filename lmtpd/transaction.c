@@ -84,9 +84,9 @@ static void deliver_to_maildir(struct session *s, struct recipient *r, const cha
 {
     char dest[PATH_MAX], err[256];
     struct maildir_copy_arg arg = {.mc = *mc};
-    enum maildir_result res = maildir_deliver(r->maildir, folder, s->cfg->deliver.maildir_create,
-                                              maildir_copy_writer, &arg, dest, sizeof(dest), err,
-                                              sizeof(err));
+    enum maildir_result res =
+        maildir_deliver(r->maildir, folder, s->cfg->deliver.maildir_create, maildir_copy_writer,
+                        &arg, dest, sizeof(dest), err, sizeof(err));
     switch (res) {
     case MAILDIR_OK:
         r->destination = xstrdup(dest);
@@ -104,8 +104,7 @@ static void deliver_to_maildir(struct session *s, struct recipient *r, const cha
         set_local_error(r, EIO);
         break;
     }
-    log_error("mail_id=%s rcpt=<%s> maildir delivery failed: %s", s->env.mail_id, r->address,
-              err);
+    log_error("mail_id=%s rcpt=<%s> maildir delivery failed: %s", s->env.mail_id, r->address, err);
 }
 
 /* Stores the message in the quarantine once for all recipients whose
@@ -124,8 +123,8 @@ static void quarantine_recipients(struct session *s, const struct scan_result *r
     else
         snprintf(reason, sizeof(reason), "spam");
     char path[PATH_MAX];
-    int rc = quarantine_store(s->cfg->deliver.quarantine_dir, env, s->spool, reason, path,
-                              sizeof(path));
+    int rc =
+        quarantine_store(s->cfg->deliver.quarantine_dir, env, s->spool, reason, path, sizeof(path));
     int err = errno;
     if (rc < 0)
         log_error("mail_id=%s quarantine failed: %s", env->mail_id, strerror(err));
@@ -155,8 +154,8 @@ static void deliver_recipient(struct session *s, size_t i, const struct message_
         return;
     case ACTION_REJECT:
         if (r->verdict == VERDICT_VIRUS)
-            snprintf(r->reply, sizeof(r->reply), "554 5.7.0 <%s> rejected: virus %s",
-                     r->address, res->clamav.virus);
+            snprintf(r->reply, sizeof(r->reply), "554 5.7.0 <%s> rejected: virus %s", r->address,
+                     res->clamav.virus);
         else
             snprintf(r->reply, sizeof(r->reply), "554 5.7.1 <%s> rejected: spam", r->address);
         return;
@@ -193,8 +192,7 @@ static void deliver_recipient(struct session *s, size_t i, const struct message_
         return;
     }
     /* Relay mode is not implemented yet: tempfail so nothing is lost. */
-    snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> relay delivery not available",
-             r->address);
+    snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> relay delivery not available", r->address);
 }
 
 static void log_outcome(const struct session *s, const struct recipient *r,
