@@ -356,8 +356,6 @@ int clamav_engine_reload(struct clamav_engine *ce, const struct clamav_settings 
     struct clamav_settings prev = ce->settings;
     if (s != NULL)
         ce->settings = *s;
-    /* Force the reload to build a new engine even if a new database path
-     * happens to look unchanged. */
     rc = reload_locked(ce, err, errlen);
     if (rc < 0 && ce->settings.reload == RELOAD_CONCURRENT) {
         /* keep the running engine and the settings it was built from, but

@@ -53,7 +53,8 @@ struct clamav_engine *clamav_engine_new(const struct clamav_settings *s, char *e
  * none until a later reload succeeds (blocking mode). */
 int clamav_engine_reload(struct clamav_engine *ce, const struct clamav_settings *s, char *err,
                          size_t errlen);
-/* Stops the watcher and drops the engine (freed once no scan holds it). */
+/* Stops the watcher and drops the engine. Call only when no scan is
+ * running any more (shutdown): scans release through ce. */
 void clamav_engine_free(struct clamav_engine *ce);
 
 /* The current engine with a reference taken, or NULL (disabled, loading,

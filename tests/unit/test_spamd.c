@@ -412,16 +412,35 @@ static void test_scan_message_users(void **state)
     free(cfg);
 }
 
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    struct spamd_limit l;
+    struct timespec dl;
+
+    spamd_limit_init(&l, 2);
+    dl = deadline_after_ms(50);
+    assert_int_equal(spamd_limit_acquire(&l, &dl), 0);
+    assert_int_equal(spamd_limit_acquire(&l, &dl), 0);
+    dl = deadline_after_ms(50);
+    assert_int_equal(spamd_limit_acquire(&l, &dl), -1); /* full: waits, times out */
+    spamd_limit_release(&l);
+    dl = deadline_after_ms(50);
+    assert_int_equal(spamd_limit_acquire(&l, &dl), 0);
+    spamd_limit_set_max(&l, 3);
+    assert_int_equal(spamd_limit_acquire(&l, &dl), 0);
+    for (int i = 0; i < 3; i++)
+        spamd_limit_release(&l);
+    spamd_limit_destroy(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_template),
-        cmocka_unit_test(test_gtube_is_spam),
-        cmocka_unit_test(test_ham),
-        cmocka_unit_test(test_large_on_disk),
-        cmocka_unit_test(test_spamd_down),
-        cmocka_unit_test(test_silent_peer_times_out),
-        cmocka_unit_test(test_scan_message_users),
+        cmocka_unit_test(test_user_template),         cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_gtube_is_spam),         cmocka_unit_test(test_ham),
+        cmocka_unit_test(test_large_on_disk),         cmocka_unit_test(test_spamd_down),
+        cmocka_unit_test(test_silent_peer_times_out), cmocka_unit_test(test_scan_message_users),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
