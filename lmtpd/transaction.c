@@ -13,8 +13,10 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "deliver/maildir.h"
+#include "deliver/dsn.h"
 #include "deliver/message_copy.h"
 #include "deliver/quarantine.h"
+#include "deliver/relay.h"
 #include "lmtpd/session.h"
 #include "scan/policy.h"
 
@@ -142,8 +144,74 @@ static void quarantine_recipients(struct session *s, const struct scan_result *r
     }
 }
 
+/* Relay mode: each recipient's header block, kept until all are built so
+ * recipients with identical copies share one SMTP transaction. */
+struct relay_copy {
+    size_t rcpt;
+    char *block;
+    size_t block_len;
+    bool drop_subject;
+};
+
+struct relay_batch {
+    struct relay_copy *copies;
+    size_t n;
+    size_t cap;
+};
+
+static void relay_batch_add(struct relay_batch *b, size_t rcpt, const struct strbuf *block,
+                            bool drop_subject)
+{
+    b->copies = xgrow(b->copies, &b->cap, b->n + 1, sizeof(*b->copies));
+    b->copies[b->n++] = (struct relay_copy){.rcpt = rcpt,
+                                            .block = xstrndup(block->data, block->len),
+                                            .block_len = block->len,
+                                            .drop_subject = drop_subject};
+}
+
+static bool same_copy(const struct relay_copy *a, const struct relay_copy *b)
+{
+    return a->drop_subject == b->drop_subject && a->block_len == b->block_len &&
+           memcmp(a->block, b->block, a->block_len) == 0;
+}
+
+/* One relay transaction per group of byte-identical copies. */
+static void relay_batch_send(struct session *s, struct relay_batch *b,
+                             const struct message_header *mh)
+{
+    size_t *idx = xcalloc(b->n ? b->n : 1, sizeof(*idx));
+    bool *done = xcalloc(b->n ? b->n : 1, sizeof(*done));
+    for (size_t i = 0; i < b->n; i++) {
+        if (done[i])
+            continue;
+        size_t n = 0;
+        for (size_t j = i; j < b->n; j++) {
+            if (!done[j] && same_copy(&b->copies[i], &b->copies[j])) {
+                idx[n++] = b->copies[j].rcpt;
+                done[j] = true;
+            }
+        }
+        struct message_copy mc = {
+            .msg = s->spool,
+            .header = mh,
+            .prepend = b->copies[i].block,
+            .prepend_len = b->copies[i].block_len,
+            .drop_subject = b->copies[i].drop_subject,
+            .line_ends = LINE_ENDS_CRLF,
+        };
+        relay_deliver(s->cfg, &s->env, idx, n, &mc);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->copies[i].block);
+    free(b->copies);
+    free(idx);
+    free(done);
+    memset(b, 0, sizeof(*b));
+}
+
 static void deliver_recipient(struct session *s, size_t i, const struct message_header *mh,
-                              const struct scan_result *res, struct strbuf *block)
+                              const struct scan_result *res, struct strbuf *block,
+                              struct relay_batch *batch)
 {
     struct recipient *r = &s->env.rcpts[i];
     switch (r->action) {
@@ -191,8 +259,8 @@ static void deliver_recipient(struct session *s, size_t i, const struct message_
         deliver_to_maildir(s, r, folder, &mc);
         return;
     }
-    /* Relay mode is not implemented yet: tempfail so nothing is lost. */
-    snprintf(r->reply, sizeof(r->reply), "451 4.3.0 <%s> relay delivery not available", r->address);
+    /* Relay mode (junk = pass with headers): sent by relay_batch_send(). */
+    relay_batch_add(batch, i, block, subject_replaced);
 }
 
 static void log_outcome(const struct session *s, const struct recipient *r,
@@ -230,6 +298,12 @@ static void reply_smtp(struct session *s)
             session_reply(s, "552 5.3.4 Message size exceeds fixed limit");
         else
             session_reply(s, "554 5.7.1 Message rejected for all recipients");
+        return;
+    }
+    /* Recipients the relay refused get a DSN; if it cannot be sent, the
+     * client retries the whole message (duplicates, never a lost bounce). */
+    if (s->cfg->deliver.mode == DELIVER_RELAY && dsn_send_failures(s->cfg, env, s->spool) < 0) {
+        session_reply(s, "451 4.4.1 Delivery status notification not sent, try again later");
         return;
     }
     session_reply(s, "250 2.0.0 Ok: queued as %s", env->mail_id);
@@ -273,15 +347,21 @@ void transaction_finish(struct session *s, enum data_status status, int spool_er
             set_local_error(&env->rcpts[i], spool_errno);
         }
     } else {
+        if (mh.n_drop > 0)
+            log_info("mail_id=%s removed %zu incoming verdict header field(s) "
+                     "(X-Spam-*, X-Virus-Scanned)",
+                     env->mail_id, mh.n_drop);
         if (s->rt->scan != NULL)
             (void)scan_message(s->rt->scan, s->cfg, env, s->spool, &res);
         policy_decide(s->cfg, env, &res);
         quarantine_recipients(s, &res);
         struct strbuf block;
         strbuf_init(&block, HEADER_BLOCK_MAX);
+        struct relay_batch batch = {0};
         for (size_t i = 0; i < env->n_rcpts; i++)
-            deliver_recipient(s, i, &mh, &res, &block);
+            deliver_recipient(s, i, &mh, &res, &block, &batch);
         strbuf_free(&block);
+        relay_batch_send(s, &batch, &mh);
     }
 
     struct timespec end;
