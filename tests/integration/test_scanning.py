@@ -1,0 +1,300 @@
+"""Scanning through the real daemon: real libclamav with the test
+signatures (built here by tests/make-test-signatures.sh from Debian's
+clamav-testfiles), a real spamd -L started once for this file on a free
+loopback port and stopped by PID.
+
+Covers: ClamAV finds clam.mail, clam.exe.mbox.base64 and an EICAR
+attachment; GTUBE is spam and lands in .Junk with the verdict headers;
+forged verdict headers are removed; one transaction to three recipients
+with three policies gets three different replies; spamd sees the right
+User per recipient and one request per distinct user; spamd down gives
+451 4.3.0, or with scan_error_action = pass delivery marked unchecked;
+the subject tag; SIGHUP during a load loses nothing.
+"""
+
+import base64
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lmtpscan_harness as h  # noqa: E402
+
+GTUBE = "/usr/share/doc/spamassassin/examples/sample-spam.txt"
+HAM = "/usr/share/doc/spamassassin/examples/sample-nonspam.txt"
+TESTFILES = "/usr/share/clamav-testfiles"
+EICAR = (r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+SPAMD_START_TIMEOUT = 90.0
+
+SPAMD = {}
+
+
+def spamd_answers(port):
+    r = subprocess.run(["spamc", "-d", "127.0.0.1", "-p", str(port), "-K"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=10)
+    return r.returncode == 0
+
+
+def setUpModule():
+    tmp = tempfile.mkdtemp(prefix="lmtpscan-scan-")
+    SPAMD["tmp"] = tmp
+    db = os.path.join(tmp, "clamav")
+    subprocess.run([os.path.join(h.SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
+                   check=True, timeout=60)
+    SPAMD["db"] = db
+    port = h.free_port()
+    log = os.path.join(tmp, "spamd.log")
+    pidfile = os.path.join(tmp, "spamd.pid")
+    subprocess.run(["spamd", "-L", "--listen=127.0.0.1:%d" % port, "-m", "2",
+                    "-d", "--pidfile=" + pidfile, "-u", "nobody", "-s", log],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + SPAMD_START_TIMEOUT
+    while not (os.path.exists(pidfile) and spamd_answers(port)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("spamd did not answer within %.0fs" % SPAMD_START_TIMEOUT)
+        time.sleep(0.2)
+    with open(pidfile) as f:
+        SPAMD["pid"] = int(f.read().strip())
+    SPAMD["port"] = port
+    SPAMD["log"] = log
+
+
+def tearDownModule():
+    pid = SPAMD.get("pid")
+    if pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+
+
+def spamd_users_since(offset):
+    """The User of every spamd request logged after offset bytes."""
+    with open(SPAMD["log"], "rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", "replace")
+    return re.findall(r"spamd: result: .*?user=([^,]*),", text)
+
+
+def spamd_log_size():
+    return os.path.getsize(SPAMD["log"])
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def eicar_message():
+    att = base64.encodebytes(EICAR.encode()).decode()
+    return h.crlf(
+        "From: <a@example.test>\nTo: <b@example.test>\nSubject: eicar\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
+        "--XX\nContent-Type: text/plain\n\nsee attachment\n"
+        "--XX\nContent-Type: application/octet-stream; name=\"eicar.com\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=\"eicar.com\"\n\n"
+        + att + "--XX--\n")
+
+
+class ScanningCase(h.DaemonTestCase):
+    policies = ""
+    spamd_port = None
+    spam_block = "2000"
+
+    def daemon_args(self):
+        port = self.spamd_port or SPAMD["port"]
+        overrides = {
+            "server": {"scan_timeout": "60s"},
+            "clamav": {"enabled": "yes", "database": SPAMD["db"], "reload_check": "0"},
+            "spamd": {"enabled": "yes", "address": "inet:127.0.0.1:%d" % port,
+                      "timeout": "30s"},
+        }
+        extra = ("[policy default]\nspam_block_level = %s\n" % self.spam_block
+                 + self.policies)
+        return {"overrides": overrides, "extra": extra}
+
+    def send(self, rcpts, msg, sender="sender@example.test"):
+        with self.d.lmtp() as c:
+            return h.lmtp_send(c, sender, rcpts, msg)
+
+
+class TestClamAV(ScanningCase):
+    def test_clam_mail_is_quarantined(self):
+        msg = read(os.path.join(TESTFILES, "clam.mail"))
+        _, _, data = self.send(["u@example.test"], h.crlf(msg))
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined (%s)" % h.MAIL_ID_RE)
+        mail_id = data[0].rsplit(" ", 1)[1]
+        eml = os.path.join(self.d.quarantine, mail_id + ".eml")
+        self.assertEqual(read(eml), h.crlf(msg))
+        env = read(os.path.join(self.d.quarantine, mail_id + ".env")).decode()
+        self.assertIn("rcpt: <u@example.test>", env)
+        self.assertIn("ClamAV-Test-File.UNOFFICIAL", env)
+        self.assertEqual(self.d.message_files(), [])
+
+    def test_clam_exe_mbox_base64(self):
+        msg = read(os.path.join(TESTFILES, "clam.exe.mbox.base64"))
+        # an mbox: drop the "From " separator line so it is a message
+        if msg.startswith(b"From "):
+            msg = msg.split(b"\n", 1)[1]
+        _, _, data = self.send(["u@example.test"], h.crlf(msg))
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
+
+
+class TestVirusReject(ScanningCase):
+    def daemon_args(self):
+        args = super().daemon_args()
+        args["extra"] += "virus_action = reject\n"
+        return args
+
+    def test_eicar_attachment_rejected(self):
+        _, _, data = self.send(["u@example.test"], eicar_message())
+        self.assertReply(data[0],
+                         "554 5.7.0 <u@example.test> rejected: virus Eicar-Test-Signature.UNOFFICIAL")
+        self.assertEqual(self.d.message_files(), [])
+
+
+class TestSpam(ScanningCase):
+    def daemon_args(self):
+        args = super().daemon_args()
+        args["extra"] += 'subject_tag = "[SPAM] "\n'
+        return args
+
+    def test_gtube_lands_in_junk_with_headers(self):
+        msg = h.crlf(read(GTUBE))
+        _, _, data = self.send(["u@example.test"], msg)
+        self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+        self.assertEqual(self.d.stored("u@example.test"), [])
+        files = self.d.stored("u@example.test", "Junk")
+        self.assertEqual(len(files), 1, self._ctx())
+        maildir = self.d.maildir("u@example.test")
+        self.assertTrue(os.path.exists(os.path.join(maildir, ".Junk", "maildirfolder")))
+        got = read(files[0])
+        head = got.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+        self.assertIn("\nX-Spam-Flag: YES\n", head)
+        self.assertRegex(head, r"\nX-Spam-Status: Yes, score=1\d\d\d\.\d required=5\.0 tests=[^\n]*GTUBE")
+        self.assertRegex(head, r"\nX-Spam-Score: 1\d\d\d\.\d\n")
+        self.assertIn("\nX-Spam-Level: " + "*" * 50 + "\n", head)
+        self.assertRegex(head, r"\nX-Virus-Scanned: lmtpscan \(ClamAV [0-9.]+, 2 signatures\) at "
+                         + re.escape(h.HOST))
+        self.assertRegex(head, r"\nSubject: \[SPAM\] ")
+        self.assertEqual(head.count("\nSubject:"), 1)
+
+    def test_ham_is_clean_and_forged_headers_removed(self):
+        msg = h.crlf("X-Spam-Flag: YES\nX-Spam-Status: Yes, forged\n\tfolded\n"
+                     "X-Virus-Scanned: forged\n") + h.crlf(read(HAM))
+        _, _, data = self.send(["u@example.test"], msg)
+        self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+        files = self.d.stored("u@example.test")
+        self.assertEqual(len(files), 1)
+        got = read(files[0])
+        self.assertNotIn(b"forged", got)
+        self.assertNotIn(b"X-Spam-Flag", got)
+        # everything else of the original is there, unchanged
+        self.assertTrue(got.endswith(h.to_lf(h.crlf(read(HAM)))))
+        self.assertRegex(self.d.stderr(), r"removed 3 incoming verdict header field")
+
+
+class TestThreePolicies(ScanningCase):
+    policies = ("\n[policy rejecting]\nspam_action = reject\nspam_block_level = 2000\n"
+                "spamd_user = shared\n"
+                "\n[policy discarding]\nspam_action = discard\nspam_block_level = 2000\n"
+                "spamd_user = shared\n"
+                "\n[recipients]\nb@example.test = rejecting\n@other.test = discarding\n")
+
+    def test_three_recipients_three_replies_and_spamd_users(self):
+        before = spamd_log_size()
+        _, rcpt, data = self.send(["a@example.test", "b@example.test", "c@other.test"],
+                                  h.crlf(read(GTUBE)))
+        self.assertEqual([r[:3] for r in rcpt], ["250"] * 3)
+        self.assertReplyRe(data[0], h.delivered_re("a@example.test"))
+        self.assertReply(data[1], "554 5.7.1 <b@example.test> rejected: spam")
+        self.assertReply(data[2], "250 2.7.0 <c@other.test> discarded")
+        self.assertEqual(len(self.d.stored("a@example.test", "Junk")), 1)
+        self.assertEqual(self.d.message_files(), self.d.stored("a@example.test", "Junk"))
+        # one request per distinct spamd user: a@example.test and "shared"
+        deadline = time.monotonic() + 10
+        while len(spamd_users_since(before)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(sorted(spamd_users_since(before)), ["a@example.test", "shared"])
+
+
+class TestSpamdDown(ScanningCase):
+    spamd_port = 1  # nothing listens there
+
+    def test_spamd_down_tempfails(self):
+        _, _, data = self.send(["u@example.test"], h.simple_message())
+        self.assertReply(data[0], "451 4.3.0 <u@example.test> scan failed, try again later")
+        self.assertEqual(self.d.message_files(), [])
+
+
+class TestSpamdDownPass(ScanningCase):
+    spamd_port = 1
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        args["extra"] += "scan_error_action = pass\n"
+        return args
+
+    def test_spamd_down_pass_delivers_unchecked(self):
+        _, _, data = self.send(["u@example.test"], h.simple_message())
+        self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+        self.assertEqual(len(self.d.stored("u@example.test")), 1)
+        self.assertIn("verdict=unchecked", self.d.stderr())
+
+
+class TestReloadUnderLoad(ScanningCase):
+    def test_sighup_during_load_loses_nothing(self):
+        n_threads, per_thread = 4, 8
+        replies, errors = [], []
+        lock = threading.Lock()
+
+        def worker(k):
+            try:
+                with self.d.lmtp() as c:
+                    for i in range(per_thread):
+                        addr = "w%d-%d@example.test" % (k, i)
+                        _, _, data = h.lmtp_send(c, "s@example.test", [addr],
+                                                 h.simple_message("load %d %d" % (k, i)))
+                        with lock:
+                            replies.append((addr, data[0]))
+            except Exception as e:  # noqa: BLE001 - reported below
+                with lock:
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_threads)]
+        for t in threads:
+            t.start()
+        for _ in range(3):
+            time.sleep(0.3)
+            os.kill(self.d.proc.pid, signal.SIGHUP)
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [], self._ctx())
+        self.assertEqual(len(replies), n_threads * per_thread)
+        for addr, reply in replies:
+            self.assertReplyRe(reply, h.delivered_re(addr))
+            self.assertEqual(len(self.d.stored(addr)), 1, addr)
+        self.assertIn("reloaded", self.d.stderr())
+
+
+if __name__ == "__main__":
+    h.main()
