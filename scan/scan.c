@@ -142,10 +142,11 @@ static void plan_spamd(const struct config *cfg, const struct envelope *env,
             ok = false;
             snprintf(user, sizeof(user), "%.200s", p->spamd_user);
         }
+        size_t before = out->n_spamd;
         size_t idx = spamd_entry(out, &cap, user);
         *bad = xgrow(*bad, &bad_cap, out->n_spamd, sizeof(**bad));
-        if (idx == out->n_spamd - 1)
-            (*bad)[idx] = false;
+        if (out->n_spamd > before)
+            (*bad)[idx] = false; /* a new entry */
         if (!ok) {
             (*bad)[idx] = true;
             out->spamd[idx].status = SPAMD_ERROR;
