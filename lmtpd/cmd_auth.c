@@ -1,16 +1,279 @@
 /*
- * cmd_auth: AUTH (RFC 4954). Placeholder until SASL lands: every AUTH is
- * refused, so clients that must authenticate cannot send mail.
+ * cmd_auth: AUTH (RFC 4954) on inet listeners when [server] auth = yes,
+ * through libsasl2's server side: the mechanisms and the user database
+ * are libsasl2's configuration, the file SASL_SERVICE.conf (e.g.
+ * lmtpscan.conf: pwcheck_method, auxprop_plugin, sasldb_path, mech_list)
+ * found in libsasl2's search path (/etc/sasl2 and the library's plugin
+ * directory, or $SASL_CONF_PATH), as for Postfix's smtpd.
+ *
+ * Public: cmd_auth(), session_auth_mechs(), session_auth_free().
+ *
+ * Replies: 334 challenges (base64), 235 2.7.0 success, 535 5.7.8 bad
+ * credentials, 501 5.7.0 cancelled ("*"), 501 5.5.2 bad base64, 504 5.5.4
+ * unknown mechanism, 503 5.5.1 AUTH not enabled / before LHLO/EHLO /
+ * twice / inside a transaction, 454 4.7.0 when libsasl2 itself fails
+ * (e.g. unreadable sasldb). libsasl2 is initialised once per process with
+ * the sasl_service name of the first configuration (a new name needs a
+ * restart); each session has its own sasl_conn_t.
  */
+#include "common/log.h"
+#include "deliver/sasl_client.h"
 #include "lmtpd/session.h"
 
-void cmd_auth(struct session *s, const struct command *c)
+#include <netdb.h>
+#include <pthread.h>
+#include <sasl/sasl.h>
+#include <sasl/saslutil.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define AUTH_B64_MAX 8192
+
+static pthread_once_t server_once = PTHREAD_ONCE_INIT;
+static int server_init_rc = SASL_FAIL;
+static char server_app[64];
+
+static int sasl_log(void *context, int level, const char *message)
 {
-    (void)c;
-    session_reply(s, "504 5.5.4 Authentication not available");
+    (void)context;
+    if (message == NULL)
+        return SASL_OK;
+    if (level <= SASL_LOG_ERR)
+        log_error("sasl: %s", message);
+    else if (level <= SASL_LOG_WARN)
+        log_warn("sasl: %s", message);
+    else
+        log_debug("sasl: %s", message);
+    return SASL_OK;
+}
+
+static const sasl_callback_t server_callbacks[] = {
+    {SASL_CB_LOG, (int (*)(void))(void (*)(void))sasl_log, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+static void server_setup(void)
+{
+    sasl_threads_init();
+    server_init_rc = sasl_server_init(server_callbacks, server_app);
+    if (server_init_rc != SASL_OK)
+        log_error("sasl_server_init(%s): %s", server_app,
+                  sasl_errstring(server_init_rc, NULL, NULL));
+}
+
+/* "addr;port" of one end of the session's socket; "" for unix. */
+static void socket_end(int fd, bool local, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                   : getpeername(fd, (struct sockaddr *)&ss, &len);
+    if (rc != 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+        return;
+    char host[64], port[8];
+    if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(out, outlen, "%s;%s", host, port);
+}
+
+/* The session's sasl_conn_t, created on first use; NULL on failure. */
+static sasl_conn_t *session_sasl(struct session *s)
+{
+    if (s->sasl != NULL)
+        return s->sasl;
+    snprintf(server_app, sizeof(server_app), "%s", s->cfg->server.sasl_service);
+    pthread_once(&server_once, server_setup);
+    if (server_init_rc != SASL_OK)
+        return NULL;
+    char local[80], remote[80];
+    socket_end(s->st.fd, true, local, sizeof(local));
+    socket_end(s->st.fd, false, remote, sizeof(remote));
+    sasl_conn_t *conn = NULL;
+    int rc = sasl_server_new(s->cfg->server.sasl_service, s->cfg->server.hostname, NULL,
+                             local[0] ? local : NULL, remote[0] ? remote : NULL, NULL, 0, &conn);
+    if (rc != SASL_OK) {
+        log_error("sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
+        return NULL;
+    }
+    /* No security layer (we have none to offer); plaintext mechanisms
+     * allowed, anonymous not: Postfix's smtpd default. */
+    sasl_security_properties_t props;
+    memset(&props, 0, sizeof(props));
+    props.max_ssf = 0;
+    props.maxbufsize = 0;
+    props.security_flags = SASL_SEC_NOANONYMOUS;
+    (void)sasl_setprop(conn, SASL_SEC_PROPS, &props);
+    s->sasl = conn;
+    return conn;
+}
+
+const char *session_auth_mechs(struct session *s)
+{
+    if (!s->cfg->server.auth || !s->is_inet)
+        return NULL;
+    sasl_conn_t *conn = session_sasl(s);
+    if (conn == NULL)
+        return NULL;
+    const char *list = NULL;
+    unsigned len = 0;
+    int count = 0;
+    if (sasl_listmech(conn, NULL, "", " ", "", &list, &len, &count) != SASL_OK || count == 0)
+        return NULL;
+    return list; /* owned by conn, valid until the next libsasl2 call */
 }
 
 void session_auth_free(struct session *s)
 {
-    (void)s;
+    if (s->sasl != NULL) {
+        sasl_conn_t *conn = s->sasl;
+        sasl_dispose(&conn);
+        s->sasl = NULL;
+    }
+}
+
+/* Ends an attempt that failed: a fresh sasl_conn_t for the next one. */
+static void auth_failed(struct session *s, const char *reply, const char *mech, int rc)
+{
+    log_warn("client %s AUTH %s failed: %s", s->env.peer_addr, mech,
+             s->sasl != NULL ? sasl_errdetail(s->sasl) : sasl_errstring(rc, NULL, NULL));
+    session_auth_free(s);
+    session_reply(s, "%s", reply);
+}
+
+/* Sends "334 base64(out)" and reads the client's answer into buf
+ * (decoded into dec). Returns 1 with *declen, 0 when cancelled or bad
+ * (reply given), -1 when the session ended. */
+static int exchange(struct session *s, const char *out, unsigned outlen, char *dec, size_t decmax,
+                    unsigned *declen)
+{
+    char b64[AUTH_B64_MAX];
+    unsigned b64len = 0;
+    if (outlen > 0 && sasl_encode64(out, outlen, b64, sizeof(b64), &b64len) != SASL_OK) {
+        session_reply(s, "454 4.7.0 Temporary authentication failure");
+        return 0;
+    }
+    b64[b64len] = '\0';
+    session_reply(s, "334 %s", b64);
+    if (s->quit || stream_flush(&s->st) != STREAM_OK) {
+        s->quit = true;
+        return -1;
+    }
+    char line[COMMAND_LINE_MAX + 1];
+    size_t len = 0;
+    enum stream_status st = stream_read_line(&s->st, line, COMMAND_LINE_MAX, &len);
+    if (st == STREAM_TOO_LONG) {
+        session_reply(s, "500 5.5.2 Line too long");
+        return 0;
+    }
+    if (st != STREAM_OK) {
+        s->quit = true;
+        return -1;
+    }
+    if (len == 1 && line[0] == '*') {
+        session_reply(s, "501 5.7.0 Authentication aborted");
+        return 0;
+    }
+    if (sasl_decode64(line, (unsigned)len, dec, (unsigned)decmax, declen) != SASL_OK) {
+        session_reply(s, "501 5.5.2 Cannot decode response");
+        return 0;
+    }
+    return 1;
+}
+
+void cmd_auth(struct session *s, const struct command *c)
+{
+    if (!s->cfg->server.auth || !s->is_inet) {
+        session_reply(s, "503 5.5.1 Error: authentication not enabled");
+        return;
+    }
+    if (!s->greeted) {
+        session_reply(s, "503 5.5.1 Error: send %s first",
+                      s->protocol == PROTO_LMTP ? "LHLO" : "EHLO");
+        return;
+    }
+    if (s->authenticated) {
+        session_reply(s, "503 5.5.1 Error: already authenticated");
+        return;
+    }
+    if (s->env.has_mail) {
+        session_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    /* AUTH mechanism [initial-response] */
+    char mech[64], initial[COMMAND_LINE_MAX + 1];
+    size_t i = 0;
+    while (i < c->args_len && c->args[i] != ' ')
+        i++;
+    if (i == 0 || i >= sizeof(mech)) {
+        session_reply(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+        return;
+    }
+    memcpy(mech, c->args, i);
+    mech[i] = '\0';
+    while (i < c->args_len && c->args[i] == ' ')
+        i++;
+    size_t ilen = c->args_len - i;
+    bool has_initial = ilen > 0;
+    memcpy(initial, c->args + i, ilen);
+    initial[ilen] = '\0';
+    if (memchr(c->args, '\0', c->args_len) != NULL ||
+        (has_initial && memchr(initial, ' ', ilen) != NULL)) {
+        session_reply(s, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+        return;
+    }
+
+    sasl_conn_t *conn = session_sasl(s);
+    if (conn == NULL) {
+        session_reply(s, "454 4.7.0 Temporary authentication failure");
+        return;
+    }
+    char dec[AUTH_B64_MAX];
+    unsigned declen = 0;
+    if (has_initial && !(ilen == 1 && initial[0] == '=') &&
+        sasl_decode64(initial, (unsigned)ilen, dec, sizeof(dec), &declen) != SASL_OK) {
+        session_reply(s, "501 5.5.2 Cannot decode response");
+        return;
+    }
+    const char *out = NULL;
+    unsigned outlen = 0;
+    int rc = sasl_server_start(conn, mech, has_initial ? dec : NULL, has_initial ? declen : 0, &out,
+                               &outlen);
+    while (rc == SASL_CONTINUE) {
+        int x = exchange(s, out, outlen, dec, sizeof(dec), &declen);
+        if (x <= 0) {
+            session_auth_free(s); /* cancelled or gone: next AUTH starts afresh */
+            return;
+        }
+        rc = sasl_server_step(conn, dec, declen, &out, &outlen);
+    }
+    switch (rc) {
+    case SASL_OK: {
+        const void *user = NULL;
+        if (sasl_getprop(conn, SASL_USERNAME, &user) != SASL_OK || user == NULL)
+            user = "?";
+        s->authenticated = true;
+        log_info("client %s authenticated as %s (%s)", s->env.peer_addr, (const char *)user, mech);
+        session_reply(s, "235 2.7.0 Authentication successful");
+        return;
+    }
+    case SASL_NOMECH:
+    case SASL_TOOWEAK:
+    case SASL_ENCRYPT:
+        auth_failed(s, "504 5.5.4 Unrecognized authentication type", mech, rc);
+        return;
+    case SASL_BADPROT:
+        auth_failed(s, "501 5.5.2 Bad authentication protocol exchange", mech, rc);
+        return;
+    case SASL_FAIL:
+    case SASL_TRYAGAIN:
+    case SASL_UNAVAIL:
+    case SASL_NOMEM:
+        auth_failed(s, "454 4.7.0 Temporary authentication failure", mech, rc);
+        return;
+    default: /* SASL_BADAUTH, SASL_NOUSER, SASL_NOAUTHZ, SASL_EXPIRED... */
+        auth_failed(s, "535 5.7.8 Error: authentication failed", mech, rc);
+        return;
+    }
 }

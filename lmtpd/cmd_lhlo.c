@@ -43,5 +43,8 @@ void cmd_lhlo(struct session *s, const struct command *c)
     session_reply(s, "250-SMTPUTF8");
     session_reply(s, "250-CHUNKING");
     session_reply(s, "250-DSN");
+    const char *mechs = session_auth_mechs(s);
+    if (mechs != NULL)
+        session_reply(s, "250-AUTH %s", mechs);
     session_reply(s, "250 XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE");
 }

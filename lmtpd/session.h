@@ -70,6 +70,9 @@ void cmd_vrfy(struct session *s, const struct command *c);
 void cmd_auth(struct session *s, const struct command *c);
 /* Releases what cmd_auth allocated (end of session). */
 void session_auth_free(struct session *s);
+/* The SASL mechanisms to announce ("PLAIN LOGIN"), or NULL for none
+ * (auth = no, a unix socket, or libsasl2 has none). cmd_auth.c. */
+const char *session_auth_mechs(struct session *s);
 
 /* MAIL given and at least one recipient accepted; else replies 503. */
 int session_may_transfer(struct session *s);
