@@ -17,6 +17,7 @@
 #include "deliver/message_copy.h"
 #include "deliver/quarantine.h"
 #include "deliver/relay.h"
+#include "deliver/report.h"
 #include "lmtpd/session.h"
 #include "scan/policy.h"
 
@@ -279,8 +280,8 @@ static void log_outcome(const struct session *s, const struct recipient *r,
              (unsigned long long)spool_size(s->spool), ms, r->reply);
 }
 
-/* SMTP: one reply for the message (SPEC section 4). */
-static void reply_smtp(struct session *s)
+/* SMTP: the one reply for the message (SPEC section 4), into out. */
+static void reply_smtp(struct session *s, char *out, size_t out_len)
 {
     const struct envelope *env = &s->env;
     size_t rejected = 0;
@@ -288,25 +289,36 @@ static void reply_smtp(struct session *s)
         const char *reply = env->rcpts[i].reply;
         if (reply[0] == '4') {
             /* The recipient address is in the text; keep it, it helps. */
-            session_reply(s, "%s", reply);
+            snprintf(out, out_len, "%s", reply);
             return;
         }
         rejected += reply[0] == '5';
     }
     if (rejected == env->n_rcpts) {
         if (strncmp(env->rcpts[0].reply, "552", 3) == 0)
-            session_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+            snprintf(out, out_len, "552 5.3.4 Message size exceeds fixed limit");
         else
-            session_reply(s, "554 5.7.1 Message rejected for all recipients");
+            snprintf(out, out_len, "554 5.7.1 Message rejected for all recipients");
         return;
     }
     /* Recipients the relay refused get a DSN; if it cannot be sent, the
      * client retries the whole message (duplicates, never a lost bounce). */
     if (s->cfg->deliver.mode == DELIVER_RELAY && dsn_send_failures(s->cfg, env, s->spool) < 0) {
-        session_reply(s, "451 4.4.1 Delivery status notification not sent, try again later");
+        snprintf(out, out_len, "451 4.4.1 Delivery status notification not sent, try again later");
         return;
     }
-    session_reply(s, "250 2.0.0 Ok: queued as %s", env->mail_id);
+    snprintf(out, out_len, "250 2.0.0 Ok: queued as %s", env->mail_id);
+}
+
+/* The audit report (SPEC section 8), written before the replies go out;
+ * a failure is logged and changes no reply (the mail is stored). */
+static void write_report(struct session *s, bool whole, const struct message_header *mh,
+                         const struct scan_result *res, const char *smtp_reply)
+{
+    char path[PATH_MAX], err[512];
+    if (report_write(s->cfg, &s->env, whole ? mh : NULL, whole ? s->spool : NULL, res, smtp_reply,
+                     path, sizeof(path), err, sizeof(err)) < 0)
+        log_error("mail_id=%s report not written: %s", s->env.mail_id, err);
 }
 
 void transaction_finish(struct session *s, enum data_status status, int spool_errno)
@@ -370,11 +382,15 @@ void transaction_finish(struct session *s, enum data_status status, int spool_er
     for (size_t i = 0; i < env->n_rcpts; i++)
         log_outcome(s, &env->rcpts[i], &res, i, ms);
 
+    char smtp_reply[REPLY_MAX] = "";
+    if (s->protocol != PROTO_LMTP)
+        reply_smtp(s, smtp_reply, sizeof(smtp_reply));
+    write_report(s, status == DATA_OK, &mh, &res, s->protocol == PROTO_LMTP ? NULL : smtp_reply);
     if (s->protocol == PROTO_LMTP) {
         for (size_t i = 0; i < env->n_rcpts; i++)
             session_reply(s, "%s", env->rcpts[i].reply);
     } else {
-        reply_smtp(s);
+        session_reply(s, "%s", smtp_reply);
     }
     message_header_free(&mh);
     scan_result_free(&res);
