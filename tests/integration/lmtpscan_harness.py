@@ -366,6 +366,11 @@ class Daemon:
         return proc_status_kb(self.proc.pid, "VmRSS")
 
 
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def proc_status_kb(pid, field):
     with open("/proc/%d/status" % pid) as f:
         for line in f:

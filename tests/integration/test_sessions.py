@@ -1,0 +1,294 @@
+"""Session life cycle: a connection dropped in the middle of DATA delivers
+nothing and leaves no spool file, max_sessions (421 4.3.2), allow_from
+(554 5.7.1 greeting on inet, unix socket unaffected), the idle timeout
+(421 4.4.2), SIGTERM (exit 0, a session in progress may finish) and SIGHUP
+(reload keeps serving; a bad new config is refused)."""
+
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lmtpscan_harness as h  # noqa: E402
+
+DATA_GO = "354 End data with <CR><LF>.<CR><LF>"
+
+
+def wait_until(pred, timeout=5.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+
+
+class DropTest(h.DaemonTestCase):
+
+    def deliver_ok(self, addr, where="lmtp"):
+        c = self.d.raw(where)
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<%s>" % addr), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        msg = h.simple_message("after the drop")
+        c.send(msg + b".\r\n")
+        self.assertReplyRe(c.reply(), h.delivered_re(addr))
+        self.assertReply(c.cmd("QUIT"), "221 2.0.0 Bye")
+        self.assertOneStored(addr, msg)
+
+    def dropped_session(self, rcpts, payload, reset=False, bdat=False):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        for r in rcpts:
+            self.assertReply(c.cmd("RCPT TO:<%s>" % r), "250 2.1.5 Ok")
+        if bdat:
+            c.send(b"BDAT %d LAST\r\n" % (len(payload) + 1000) + payload)
+        else:
+            self.assertReply(c.cmd("DATA"), DATA_GO)
+            c.send(payload)
+        # let the daemon take the bytes in before the connection goes
+        time.sleep(0.2)
+        if reset:
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+
+    def assertNothingDelivered(self, rcpts, allowed=()):
+        """No file in any new/, cur/ or tmp/ (but the allowed recipients'
+        Maildirs) and an empty spool, within a bounded wait."""
+        keep = tuple(self.d.maildir(a) + os.sep for a in allowed)
+
+        def files():
+            return [p for p in self.d.message_files() if not p.startswith(keep)]
+
+        def clean():
+            return files() == [] and self.d.all_files(self.d.spool) == []
+        wait_until(clean, 5.0)
+        self.assertEqual(files(), [], self._ctx())
+        self.assertSpoolEmpty()
+        for r in rcpts:
+            self.assertEqual(self.d.stored(r), [])
+
+    def test_drop_in_data(self):
+        rcpts = ["drop1@d.test", "drop2@d.test"]
+        # LF . LF is not an end of data: the message is unfinished
+        payload = h.simple_message("dropped") + b"x" * 200000 + b"\n.\nalmost\r\n"
+        self.dropped_session(rcpts, payload)
+        self.assertNothingDelivered(rcpts)
+        self.deliver_ok("alive@d.test")
+        self.assertNothingDelivered(rcpts, allowed=["alive@d.test"])
+
+    def test_drop_after_crlf_dot(self):
+        """CRLF "." without the final CRLF is not the end of data."""
+        rcpts = ["drop3@d.test"]
+        self.dropped_session(rcpts, h.simple_message("nearly ended") + b".")
+        self.assertNothingDelivered(rcpts)
+        self.deliver_ok("alive2@d.test")
+
+    def test_reset_in_data(self):
+        rcpts = ["drop4@d.test"]
+        self.dropped_session(rcpts, b"Subject: rst\r\n\r\n" + b"y" * 300000, reset=True)
+        self.assertNothingDelivered(rcpts)
+        self.deliver_ok("alive3@d.test", "unix")
+
+    def test_drop_in_bdat_chunk(self):
+        rcpts = ["drop5@d.test"]
+        self.dropped_session(rcpts, b"Subject: bdat drop\r\n\r\nshort\r\n", bdat=True)
+        self.assertNothingDelivered(rcpts)
+        self.deliver_ok("alive4@d.test")
+
+
+class MaxSessionsTest(h.DaemonTestCase):
+    config = {"server": {"max_sessions": "2"}}
+
+    def open_two(self):
+        """Two sessions with greetings; the readiness probe's session may
+        still be winding down, so a 421 here is retried (bounded)."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            a = self.d.raw()
+            b = self.d.raw()
+            if a.greeting.startswith("220 ") and b.greeting.startswith("220 "):
+                return a, b
+            a.close()
+            b.close()
+            self.assertLess(time.monotonic(), deadline, "no two sessions: %r %r"
+                            % (a.greeting, b.greeting))
+            time.sleep(0.05)
+
+    def test_third_session_refused(self):
+        a, b = self.open_two()
+        self.assertReply(a.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
+        c = self.d.raw()
+        self.assertReply(c.greeting, "421 4.3.2 %s Too many sessions, try again later" % h.HOST)
+        self.assertTrue(c.at_eof(), "no close after 421")
+        # the unix socket counts toward the same limit
+        u = self.d.raw("unix")
+        self.assertReply(u.greeting, "421 4.3.2 %s Too many sessions, try again later" % h.HOST)
+        self.assertTrue(u.at_eof())
+        # the two sessions still work
+        self.assertReply(a.cmd("NOOP"), "250 2.0.0 Ok")
+        self.assertReply(b.cmd("NOOP"), "250 2.0.0 Ok")
+        # after one ends, a new one is accepted
+        self.assertReply(a.cmd("QUIT"), "221 2.0.0 Bye")
+        self.assertTrue(a.at_eof())
+        ok = wait_until(lambda: self._greets(), 5.0, 0.05)
+        self.assertTrue(ok, "no new session after one ended" + self._ctx())
+
+    def _greets(self):
+        c = self.d.raw()
+        g = c.greeting
+        c.close()
+        return g.startswith("220 ")
+
+
+class AllowFromTest(h.DaemonTestCase):
+    config = {"server": {"allow_from": "10.0.0.0/8"}}
+
+    def test_inet_client_refused(self):
+        c = self.d.raw()
+        self.assertReply(c.greeting, "554 5.7.1 %s Access denied" % h.HOST)
+        self.assertTrue(c.at_eof(), "no close after 554")
+        s = self.d.raw("smtp")
+        self.assertReply(s.greeting, "554 5.7.1 %s Access denied" % h.HOST)
+        self.assertTrue(s.at_eof())
+
+    def test_unix_socket_allowed(self):
+        conn = self.d.lmtp(unix=True)
+        msg = h.simple_message("unix allowed")
+        _, rr, dr = h.lmtp_send(conn, "s@x.test", ["unixok@d.test"], msg)
+        self.assertEqual(rr, ["250 2.1.5 Ok"])
+        self.assertReplyRe(dr[0], h.delivered_re("unixok@d.test"))
+        self.assertOneStored("unixok@d.test", msg)
+        conn.quit()
+
+
+class TimeoutTest(h.DaemonTestCase):
+    config = {"server": {"timeout": "2s"}}
+
+    def test_idle_client_gets_421(self):
+        c = self.d.raw()
+        t0 = time.monotonic()
+        c.sock.settimeout(10)
+        self.assertReply(c.reply(), "421 4.4.2 %s Error: timeout exceeded" % h.HOST)
+        waited = time.monotonic() - t0
+        self.assertTrue(c.at_eof(), "no close after 421")
+        self.assertGreater(waited, 1.5)
+        self.assertLess(waited, 6.0)
+
+    def test_timeout_in_data(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<slow@d.test>"), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        c.send(b"Subject: slow\r\n\r\npartial")
+        c.sock.settimeout(10)
+        self.assertReply(c.reply(), "421 4.4.2 %s Error: timeout exceeded" % h.HOST)
+        self.assertTrue(c.at_eof())
+        self.assertEqual(self.d.message_files(), [])
+        self.assertSpoolEmpty()
+
+    def test_active_client_not_timed_out(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        for _ in range(4):  # 4 x 1 s > timeout, each command resets it
+            time.sleep(1.0)
+            self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
+
+
+class SignalTest(h.DaemonTestCase):
+
+    def test_sigterm_exits_0(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        c.close()
+        rc, killed = self.d.stop()
+        self.assertFalse(killed)
+        self.assertEqual(rc, 0, self.d.stderr())
+        self.assertFalse(os.path.exists(self.d.sock_path) and self._connects())
+
+    def _connects(self):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(1)
+            s.connect(self.d.sock_path)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def test_sigterm_lets_session_finish(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<term@d.test>"), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        c.send(b"Subject: term\r\n\r\nfirst half\r\n")
+        self.d.stopped = True
+        self.d.proc.send_signal(signal.SIGTERM)
+        # listeners close: a new connection is refused soon
+        self.assertTrue(wait_until(lambda: not self._inet_connects(), 5.0),
+                        "listener still open after SIGTERM")
+        c.send(b"second half\r\n.\r\n")
+        self.assertReplyRe(c.reply(), h.delivered_re("term@d.test"))
+        self.assertOneStored("term@d.test", b"Subject: term\r\n\r\nfirst half\r\nsecond half\r\n")
+        try:
+            c.send(b"QUIT\r\n")
+            c.reply()
+        except (OSError, EOFError):
+            pass
+        c.close()
+        try:
+            rc = self.d.proc.wait(h.STOP_TIMEOUT)
+        except Exception:
+            rc = None
+        self.assertEqual(rc, 0, self.d.stderr())
+
+    def _inet_connects(self):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.d.port), timeout=1)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def test_sighup_reload(self):
+        # a good new config: max_recipients 1 applies to new sessions
+        with open(self.d.conf_path) as f:
+            text = f.read()
+        old = self.d.raw()
+        old.cmd("LHLO x")
+        with open(self.d.conf_path, "w") as f:
+            f.write(text.replace("max_recipients = 1000", "max_recipients = 1"))
+        self.d.proc.send_signal(signal.SIGHUP)
+
+        def reloaded():
+            c = self.d.raw()
+            c.cmd("LHLO x")
+            c.cmd("MAIL FROM:<s@x.test>")
+            c.cmd("RCPT TO:<h1@d.test>")
+            r = c.cmd("RCPT TO:<h2@d.test>")
+            c.close()
+            return r == "452 4.5.3 Too many recipients"
+        self.assertTrue(wait_until(reloaded, 5.0, 0.1), "reload not applied" + self._ctx())
+        # the session opened before the reload was not dropped
+        self.assertReply(old.cmd("NOOP"), "250 2.0.0 Ok")
+        # a bad config is refused and the running one kept
+        with open(self.d.conf_path, "w") as f:
+            f.write(text + "\n[server]\nno_such_key = 1\n")
+        self.d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertTrue(self.d.alive(), self.d.stderr())
+        self.assertTrue(reloaded(), "bad config replaced the running one" + self._ctx())
+        with open(self.d.conf_path, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    h.main()
