@@ -11,6 +11,7 @@
  * Exit status: 0 all clean, 1 something found (virus or spam), 2 an error
  * (bad usage, configuration, unreadable file, scanner failure).
  */
+#include "admin/admin_commands.h"
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/log.h"
@@ -182,6 +183,8 @@ static int cmd_scan(const struct config *cfg, int argc, char **argv)
 
 static const struct subcommand subcommands[] = {
     {"scan", "scan FILE...", cmd_scan},
+    {"quarantine", "quarantine list [--json] | show|release|delete MAIL_ID", cmd_quarantine},
+    {"report", "report MAIL_ID", cmd_report},
 };
 
 static void usage(FILE *out)
