@@ -16,10 +16,11 @@ import json
 import os
 import re
 import shutil
-import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -368,6 +369,112 @@ class TestQuarantine(AuditCase):
         rel = root.findall("r:release", NS)
         self.assertEqual(len(rel), 1)
         self.assertRegex(rel[0].get("reply"), r"^4\d\d ")
+
+
+class SmtpSink:
+    """A minimal SMTP server on loopback that accepts every message and
+    keeps (mail from, rcpts, data); stopped by stop()."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.messages = []
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                conn.settimeout(h.IO_TIMEOUT)
+                try:
+                    self.session(conn.makefile("rb"), conn)
+                except (OSError, EOFError):
+                    pass
+
+    def session(self, f, conn):
+        conn.sendall(b"220 sink.test ESMTP\r\n")
+        mail, rcpts = None, []
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                conn.sendall(b"250-sink.test\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n")
+            elif verb == b"MAIL":
+                mail, rcpts = line.strip().decode(), []
+                conn.sendall(b"250 2.1.0 Ok\r\n")
+            elif verb == b"RCPT":
+                rcpts.append(line.strip().decode())
+                conn.sendall(b"250 2.1.5 Ok\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                data = b""
+                while not data.endswith(b"\r\n.\r\n"):
+                    chunk = f.readline()
+                    if not chunk:
+                        return
+                    data += chunk
+                self.messages.append((mail, rcpts, data[:-3]))
+                conn.sendall(b"250 2.0.0 Ok: queued as SINK42\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 2.0.0 Bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 2.0.0 Ok\r\n")
+
+    def stop(self):
+        self.running = False
+        self.thread.join(10)
+        self.sock.close()
+
+
+class TestRelayRelease(AuditCase):
+
+    def daemon_args(self):
+        self.sink = SmtpSink()
+        self.addCleanup(self.sink.stop)
+        args = super().daemon_args()
+        args["overrides"]["deliver"] = {"mode": "relay",
+                                        "relay": "inet:127.0.0.1:%d" % self.sink.port}
+        return args
+
+    def test_release_through_the_relay(self):
+        _, _, replies = self.send(["r1@example.test", "r2@example.test"], eicar_message())
+        for r in replies:
+            self.assertReplyRe(r, r"250 2\.7\.0 <[^>]+> quarantined %s" % h.MAIL_ID_RE)
+        mail_id = mail_id_of(replies[0])
+        rc, out, err = self.tool("quarantine", "release", mail_id)
+        self.assertEqual(rc, 0, out + err)
+        for addr in ("r1@example.test", "r2@example.test"):
+            self.assertRegex(out, r"(?m)^%s: 250 2\.0\.0 <%s> %s relayed \(.*SINK42.*\)$"
+                             % (re.escape(addr), re.escape(addr), mail_id))
+        self.assertEqual(len(self.sink.messages), 1)
+        mail, rcpts, data = self.sink.messages[0]
+        self.assertTrue(mail.startswith("MAIL FROM:<sender@example.test>"), mail)
+        self.assertEqual([r.split()[1] for r in rcpts],
+                         ["TO:<r1@example.test>", "TO:<r2@example.test>"])
+        self.assertTrue(data.startswith(b"Received: by "), data[:200])
+        self.assertTrue(data.endswith(h.dot_stuff(eicar_message())), data[-200:])
+        root = self.load_report(mail_id)
+        rel = root.findall("r:release", NS)
+        self.assertEqual(len(rel), 2)
+        self.assertIn("SINK42", rel[0].get("destination"))
+
+        # relay gone: the release fails with a 4xx and exit 1
+        self.sink.stop()
+        rc, out, err = self.tool("quarantine", "release", mail_id, "--rcpt", "r1@example.test")
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r"(?m)^r1@example\.test: 451 4\.4\.1 ")
+        self.assertEqual(len(self.load_report(mail_id).findall("r:release", NS)), 3)
 
 
 if __name__ == "__main__":
