@@ -70,6 +70,34 @@ def to_lf(data):
     return data.replace(b"\r\n", b"\n")
 
 
+VERDICT_HEADERS = (b"x-spam-flag", b"x-spam-status", b"x-spam-score", b"x-spam-level",
+                   b"x-spam-report", b"x-virus-scanned")
+
+
+def strip_verdict_headers(msg):
+    """msg (CRLF or LF lines) without the incoming verdict header fields
+    the daemon removes (SPEC 6), folded continuation lines included; the
+    header ends at the first empty line."""
+    lines = msg.splitlines(keepends=True)
+    out = []
+    in_header = True
+    dropping = False
+    for ln in lines:
+        if in_header:
+            if ln in (b"\r\n", b"\n"):
+                in_header = False
+            elif ln[:1] in (b" ", b"\t"):
+                if dropping:
+                    continue
+            else:
+                name = ln.split(b":", 1)[0].rstrip(b" \t").lower()
+                dropping = b":" in ln and name in VERDICT_HEADERS
+                if dropping:
+                    continue
+        out.append(ln)
+    return b"".join(out)
+
+
 def lhlo_lines(host, max_size):
     return [
         "250-%s" % host,

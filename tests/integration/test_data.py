@@ -154,6 +154,33 @@ class DataTest(h.DaemonTestCase):
         self.assertReplyRe(c.reply(), h.delivered_re("empty@d.test"))
         self.assertOneStored("empty@d.test", b"")
 
+    # --- verdict headers (SPEC 6) ------------------------------------------
+    def test_incoming_verdict_headers_removed(self):
+        c = self.d.raw()
+        wire = h.crlf("X-Spam-Flag: YES\nSubject: forged\nX-Spam-Status: Yes, score=99\n"
+                      "\ttests=FORGED\nx-virus-scanned: clean, trust me\nX-Spam-Level: *****\n"
+                      "X-Spam-Score: 99\nX-Spam-Report: forged\n folded\nX-Spam-Other: kept\n"
+                      "\nX-Spam-Flag: YES in the body stays\n")
+        self.send_data(c, ["vh@d.test"], wire)
+        self.assertOneStored("vh@d.test", h.strip_verdict_headers(wire))
+        got = self.stored_one("vh@d.test")
+        self.assertIn(b"X-Spam-Other: kept\n", got)
+        self.assertIn(b"\nX-Spam-Flag: YES in the body stays\n", got)
+        self.assertNotIn(b"forged\n folded", got)
+
+    def test_verdict_headers_after_a_malformed_line_removed(self):
+        """An mbox "From " line (or any line that is no well-formed field)
+        does not end the header for Dovecot's parser (a line without a
+        proper name is a field there, up to the empty line), so a
+        downstream Sieve rule would see a forged verdict after it: the
+        removal must cover the header up to the empty line."""
+        c = self.d.raw()
+        wire = h.crlf("From sender@example.test  Thu Aug 22 10:49:11 2002\n"
+                      "Subject: mbox line first\nX-Spam-Flag: YES\n"
+                      "X-Virus-Scanned: forged\n\nbody\n")
+        self.send_data(c, ["vh2@d.test"], wire)
+        self.assertOneStored("vh2@d.test", h.strip_verdict_headers(wire))
+
     # --- BDAT --------------------------------------------------------------
     def test_bdat_chunks_then_zero_last(self):
         c = self.d.raw()
