@@ -1,8 +1,10 @@
 /*
- * message_header: header section scanner (see message_header.h). A line
+ * message_header: header section scanner (see message_header.h). The
+ * header ends at the first empty line (or the end of the message). A line
  * that is neither a field ("name:" with printable name characters) nor a
- * continuation ends the header, as it does for mail parsers that meet a
- * body without the blank line.
+ * continuation is passed over as part of the header: mail readers and
+ * Sieve implementations differ on such lines, and a forged verdict field
+ * after one must still be removed.
  */
 #include "common/message_header.h"
 #include "common/xalloc.h"
@@ -163,9 +165,13 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
                            name_len < sizeof(name) - 1) {
                     name[name_len++] = c;
                 } else {
-                    /* Not a header field: the body starts at this line. */
-                    mh->header_len = sc.field_start;
-                    return 0;
+                    /* Not a field ("From " lines, garbage): kept as it is,
+                     * and the header goes on, so a forged verdict field
+                     * cannot hide behind such a line. */
+                    sc.kind = FIELD_OTHER;
+                    sc.value = NULL;
+                    in_field = true;
+                    state = c == '\n' ? AT_LINE_START : IN_VALUE;
                 }
                 break;
             case IN_VALUE:
@@ -186,7 +192,7 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
     }
     if (in_field)
         field_end(&sc, off);
-    mh->header_len = state == IN_NAME ? sc.field_start : off;
+    mh->header_len = off;
     return 0;
 }
 

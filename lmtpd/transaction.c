@@ -264,6 +264,20 @@ static void deliver_recipient(struct session *s, size_t i, const struct message_
     relay_batch_add(batch, i, block, subject_replaced);
 }
 
+/* The reply as a log value: quotes and backslashes escaped, control
+ * bytes (a relay's text may hold anything) shown as '?'. */
+static void log_quote(const char *in, char *out, size_t out_len)
+{
+    size_t o = 0;
+    for (; *in && o + 3 < out_len; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '"' || c == '\\')
+            out[o++] = '\\';
+        out[o++] = c < 32 || c == 127 ? '?' : (char)c;
+    }
+    out[o] = '\0';
+}
+
 static void log_outcome(const struct session *s, const struct recipient *r,
                         const struct scan_result *res, size_t i, long ms)
 {
@@ -272,12 +286,14 @@ static void log_outcome(const struct session *s, const struct recipient *r,
     size_t k = res->rcpt_spamd ? res->rcpt_spamd[i] : SIZE_MAX;
     if (k != SIZE_MAX && (res->spamd[k].status == SPAMD_HAM || res->spamd[k].status == SPAMD_SPAM))
         snprintf(score, sizeof(score), "%.1f/%.1f", res->spamd[k].score, res->spamd[k].required);
+    char reply[2 * REPLY_MAX];
+    log_quote(r->reply, reply, sizeof(reply));
     log_info("mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
              "virus=%s size=%llu ms=%ld reply=\"%s\"",
              env->mail_id, env->xforward.ident[0] ? env->xforward.ident : "-", env->mail_from,
              r->address, verdict_name(r->verdict), action_name(r->action), score,
              res->clamav.status == CLAMAV_INFECTED ? res->clamav.virus : "-",
-             (unsigned long long)spool_size(s->spool), ms, r->reply);
+             (unsigned long long)spool_size(s->spool), ms, reply);
 }
 
 /* SMTP: the one reply for the message (SPEC section 4), into out. */

@@ -58,9 +58,10 @@ static const struct copy_case copy_cases[] = {
     {"A: 1\r\n\r\nx\ry\nz\r\n", "", false, LINE_ENDS_CRLF, "A: 1\r\n\r\nx\ry\r\nz\r\n"},
     {"A: 1\r\n\r\nx\ry\nz\r\n", "", false, LINE_ENDS_LF, "A: 1\n\nx\ry\nz\n"},
     {"A: 1\r\n\r\nends with CR\r", "", false, LINE_ENDS_LF, "A: 1\n\nends with CR\r"},
-    /* no header at all: nothing dropped */
-    {"just body\r\nX-Spam-Flag: YES\r\n", "", false, LINE_ENDS_LF,
-     "just body\nX-Spam-Flag: YES\n"},
+    /* a line that is not a field does not end the header */
+    {"From x\r\nX-Spam-Flag: YES\r\n\r\nX-Spam-Flag: body\r\n", "", false, LINE_ENDS_LF,
+     "From x\n\nX-Spam-Flag: body\n"},
+    {"no colon here\r\nX-Spam-Flag: YES\r\n", "", false, LINE_ENDS_LF, "no colon here\n"},
     {"", "R: 1\r\n", false, LINE_ENDS_LF, "R: 1\n"},
 };
 
