@@ -1,0 +1,655 @@
+"""The benchmark: lmtpscand and the systems a user would pick instead, in one
+run on one machine, compared by medians of repeats and by ratios.
+
+Owns: the plan (which systems, concurrencies, recipient counts, message
+sizes, repeats), running it with the servers of servers.py and the load of
+loadgen.py, the per-point numbers (msgs/s, p50/p99 end-of-data latency,
+CPU ms per message of each server's process tree, peak RSS), the memory
+probes, the targets, and the outputs: a table on stdout, a JSON file, a
+gnuplot PNG and a Markdown results section.
+
+Groups (servers of a group run side by side; every repeat visits every
+system before the next repeat starts, so drift hits all of them alike):
+  maildir  lmtpscand Maildir scanners off, lmtpscand libclamav only,
+           lmtpscand relay mode to smtp-sink, Dovecot LMTP, and the load
+           generator against smtp-sink -L (its own ceiling)
+  full     lmtpscand libclamav + spamd, spamd alone (spamc), amavisd-new
+  size     synthetic 4 KB, 100 KB, 10 MB messages
+  memory   RSS growth for one 10 MB message, clamscan's growth on the same
+           bytes, 32 concurrent 40 MB mails against the scan_memory budget
+
+Public: main(argv).
+
+Failure modes: a server that does not start is reported and its rows are
+"n/a"; everything started is stopped by PID on every exit path.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loadgen  # noqa: E402
+import procstat  # noqa: E402
+import servers  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+LABELS = {
+    "lmtpscand-off": "lmtpscand Maildir, scanners off",
+    "lmtpscand-clamav": "lmtpscand Maildir, libclamav only",
+    "lmtpscand-relay": "lmtpscand relay to smtp-sink, scanners off",
+    "dovecot": "Dovecot LMTP, Maildir",
+    "sink": "smtp-sink -L (load generator ceiling)",
+    "lmtpscand-full": "lmtpscand Maildir, libclamav + spamd",
+    "spamd": "spamd alone (spamc -R)",
+    "amavisd": "amavisd-new (clamd + SpamAssassin) to smtp-sink",
+}
+
+
+def log(msg):
+    sys.stderr.write("[bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+# --- messages ----------------------------------------------------------
+
+def corpus_files(corpus_dir, n, seed=20021):
+    files = sorted(glob.glob(os.path.join(corpus_dir, "*", "*.txt")))
+    if not files:
+        raise SystemExit("no corpus mails in %s" % corpus_dir)
+    random.Random(seed).shuffle(files)
+    return files[:n]
+
+
+def synthetic(size, seed):
+    """A MIME mail of about size bytes: a text part and a base64
+    attachment of pseudo-random bytes (what libclamav must decode)."""
+    rnd = random.Random(seed)
+    head = ("From: Bench Sender <bench-sender@bench-src.example>\n"
+            "To: user0@bench.example\n"
+            "Subject: synthetic %d bytes\n"
+            "Date: Tue, 01 Oct 2024 10:00:00 +0000\n"
+            "Message-ID: <synthetic-%d-%d@bench-src.example>\n"
+            "MIME-Version: 1.0\n"
+            "Content-Type: multipart/mixed; boundary=\"b1\"\n\n"
+            "--b1\nContent-Type: text/plain; charset=us-ascii\n\n"
+            "Please find the file attached.\n\n"
+            "--b1\nContent-Type: application/octet-stream; name=\"data.bin\"\n"
+            "Content-Transfer-Encoding: base64\n"
+            "Content-Disposition: attachment; filename=\"data.bin\"\n\n"
+            % (size, size, seed))
+    tail = "\n--b1--\n"
+    room = max(0, size - len(head) - len(tail))
+    raw_len = room // 77 * 57 + min(57, room % 77 * 3 // 4)
+    import base64
+    b64 = base64.encodebytes(rnd.randbytes(raw_len)).decode()
+    return (head + b64 + tail).encode()
+
+
+# --- measuring ---------------------------------------------------------
+
+class System:
+    """A system under test: how to drive it and which trees to account."""
+
+    def __init__(self, key, port=None, proto="lmtp", trees=None, spamc=False,
+                 own=None):
+        self.key = key
+        self.port = port
+        self.proto = proto
+        self.trees = trees or {}  # label -> Server
+        self.spamc = spamc
+        self.own = own or key  # label of the tree that is "the system's own"
+
+
+def run_point(system, load, count, conc, rcpt):
+    trees = {k: s.pids() for k, s in system.trees.items()}
+    for pids in trees.values():
+        procstat.reset_peaks(pids)
+    rss0 = {k: procstat.rss_kb(p) for k, p in trees.items()}
+    cpu0 = {k: procstat.cpu_seconds(p) for k, p in trees.items()}
+    if system.spamc:
+        r = loadgen.run_spamc("127.0.0.1", system.port, load, count, conc)
+    else:
+        r = loadgen.run_load("127.0.0.1", system.port, load, count, conc,
+                             rcpt_mode=rcpt, proto=system.proto)
+    cpu1 = {k: procstat.cpu_seconds(p) for k, p in trees.items()}
+    hwm = {k: procstat.peak_rss_kb(p) for k, p in trees.items()}
+    sent = max(1, r["sent"])
+    lat = r["latencies_s"]
+    out = {
+        "sent": r["sent"],
+        "failed": r["failed"],
+        "first_error": r["first_error"],
+        "elapsed_s": round(r["elapsed_s"], 4),
+        "msgs_s": r["sent"] / r["elapsed_s"] if r["elapsed_s"] > 0 else None,
+        "p50_ms": pct(lat, 50) * 1000 if lat else None,
+        "p99_ms": pct(lat, 99) * 1000 if lat else None,
+        "cpu_ms_per_msg": {k: (cpu1[k] - cpu0[k]) * 1000 / sent for k in trees},
+        "peak_rss_mb": {k: hwm[k] / 1024 for k in trees},
+        "rss_before_mb": {k: rss0[k] / 1024 for k in trees},
+        "client_cpu_ms_per_msg": r["client_cpu_s"] * 1000 / sent,
+    }
+    if r["failed"]:
+        log("  %s: %d failed, first: %s" % (system.key, r["failed"], r["first_error"]))
+    return out
+
+
+def summarize(reps):
+    m = {
+        "msgs_s": median([r["msgs_s"] for r in reps]),
+        "p50_ms": median([r["p50_ms"] for r in reps]),
+        "p99_ms": median([r["p99_ms"] for r in reps]),
+        "client_cpu_ms_per_msg": median([r["client_cpu_ms_per_msg"] for r in reps]),
+        "failed": sum(r["failed"] for r in reps),
+        "sent": sum(r["sent"] for r in reps),
+    }
+    labels = reps[0]["cpu_ms_per_msg"].keys() if reps else []
+    m["cpu_ms_per_msg"] = {k: median([r["cpu_ms_per_msg"][k] for r in reps]) for k in labels}
+    m["peak_rss_mb"] = {k: max(r["peak_rss_mb"][k] for r in reps) for k in labels}
+    return m
+
+
+def run_matrix(group, systems, points, repeats, results):
+    """points: list of dicts (conc, rcpt, size, count, load, spamc_load).
+    Every repeat visits every system at every point."""
+    raw = {}
+    for rep in range(repeats):
+        for pt in points:
+            for sysm in systems:
+                if pt.get("only") and sysm.key not in pt["only"]:
+                    continue
+                load = pt["spamc_load"] if sysm.spamc else pt["load"]
+                key = (sysm.key, pt["conc"], pt["rcpt"], pt["size"])
+                r = run_point(sysm, load, pt["count"], pt["conc"], pt["rcpt"])
+                raw.setdefault(key, []).append(r)
+                log("%s rep %d %-17s c=%-2d rcpt=%-3s size=%-6s %7.1f msg/s p99 %7.1f ms" %
+                    (group, rep + 1, sysm.key, pt["conc"], pt["rcpt"], pt["size"],
+                     r["msgs_s"] or 0, r["p99_ms"] or 0))
+    for (key, conc, rcpt, size), reps in raw.items():
+        results.append({
+            "group": group, "system": key, "conc": conc, "rcpt": rcpt,
+            "size": size, "count": reps[0]["sent"] + reps[0]["failed"],
+            "repeats": [{k: v for k, v in r.items()} for r in reps],
+            "median": summarize(reps),
+        })
+
+
+def find(results, system, conc, rcpt="1", size="corpus"):
+    for r in results:
+        if (r["system"], r["conc"], r["rcpt"], r["size"]) == (system, conc, rcpt, size):
+            return r["median"]
+    return None
+
+
+# --- checks that are not timed ---------------------------------------------
+
+def count_fsyncs(server, load, n):
+    """fsync/fdatasync calls per message of lmtpscand, with strace attached
+    (not timed: strace slows every system call)."""
+    if not shutil.which("strace"):
+        return None
+    out = os.path.join(os.path.dirname(server.log_path), "strace.txt")
+    tr = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=fsync,fdatasync",
+                           "-o", out, "-p", str(server.pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    r = loadgen.run_load("127.0.0.1", server.port, load, n, 2, rcpt_mode="1")
+    tr.terminate()
+    try:
+        tr.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        tr.kill()
+        tr.wait()
+    calls = 0
+    try:
+        with open(out) as f:
+            for line in f:
+                parts = line.split()
+                if parts and parts[-1] in ("fsync", "fdatasync"):
+                    calls += int(parts[3]) if len(parts) >= 6 else int(parts[2])
+    except (OSError, ValueError, IndexError):
+        return None
+    return calls / max(1, r["sent"])
+
+
+def clamscan_growth(sigdir, small_path, big_path):
+    """clamscan's peak RSS on the big file minus on the small one (KB).
+    clamscan is started by a small helper process: a child forked straight
+    from this (large) process would inherit its peak RSS across exec."""
+    helper = ("import os, subprocess, sys\n"
+              "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,"
+              " stderr=subprocess.DEVNULL)\n"
+              "print(os.wait4(p.pid, 0)[2].ru_maxrss)\n")
+
+    def maxrss(path):
+        out = subprocess.run([sys.executable, "-c", helper, "clamscan", "--no-summary",
+                              "-d", sigdir, path], capture_output=True, timeout=600)
+        return int(out.stdout.decode().strip())
+    return maxrss(big_path) - maxrss(small_path)
+
+
+# --- the run -------------------------------------------------------------
+
+def plan(args):
+    if args.quick:
+        return dict(conc=[1, 8, 32], rcpt=["1"], n_corpus=60, n_full=16,
+                    repeats=1, sizes=[("4K", 4096, 60), ("100K", 102400, 30),
+                                      ("10M", 10 * 1024 * 1024, 4)],
+                    big40=False)
+    return dict(conc=[1, 2, 8, 32], rcpt=["1", "1-3"], n_corpus=500, n_full=60,
+                repeats=3, sizes=[("4K", 4096, 300), ("100K", 102400, 150),
+                                  ("10M", 10 * 1024 * 1024, 12)],
+                big40=True)
+
+
+def start(started, fn, *a, **kw):
+    try:
+        s = fn(*a, **kw)
+    except (servers.ServerError, OSError) as e:
+        log("could not start: %s" % e)
+        return None
+    started.append(s)
+    return s
+
+
+def probe_ok(server, load, proto="lmtp"):
+    r = loadgen.run_load("127.0.0.1", server.port, load[:3], 3, 1, proto=proto,
+                         timeout=30)
+    if r["failed"]:
+        log("probe of %s failed: %s" % (server.name, r["first_error"]))
+    return r["failed"] == 0
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--sigdir", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--client", help="the C load generator lmtpload; "
+                    "without it the Python client is used")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--groups", default="maildir,full,size,memory")
+    ap.add_argument("--command", default="bench/run")
+    args = ap.parse_args(argv)
+    P = plan(args)
+    groups = args.groups.split(",")
+    work = os.path.abspath(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    binary = os.path.abspath(args.binary)
+    sigdir = os.path.abspath(args.sigdir)
+    if args.client:
+        loadgen.use_c_client(os.path.abspath(args.client), os.path.join(work, "msgs"))
+    t_begin = time.time()
+
+    files = corpus_files(args.corpus, 300)
+    corpus = [loadgen.prepare(open(f, "rb").read()) for f in files]
+    sizes_b = [len(m) for m in corpus]
+    results = []
+    extra = {"notes": []}
+    started = []
+
+    def stop_all():
+        while started:
+            s = started.pop()
+            s.stop()
+
+    try:
+        # ---- maildir group: scanners off, libclamav, relay, Dovecot ----
+        if "maildir" in groups:
+            log("group maildir")
+            systems = []
+            off = start(started, servers.lmtpscand, binary, work + "/l-off")
+            clam = start(started, servers.lmtpscand, binary, work + "/l-clam",
+                         clamav=True, sigdir=sigdir)
+            sink = start(started, servers.smtp_sink, work + "/sink-relay")
+            relay = None
+            if sink:
+                relay = start(started, servers.lmtpscand, binary, work + "/l-relay",
+                              relay_port=sink.port)
+                if relay and not probe_ok(relay, corpus):
+                    relay.stop()
+                    started.remove(relay)
+                    relay = None
+            if relay is None:
+                extra["notes"].append("relay mode: n/a (lmtpscand in relay mode did "
+                                      "not start or did not deliver to smtp-sink)")
+            dove = start(started, servers.dovecot, work + "/dovecot")
+            lsink = start(started, servers.smtp_sink, work + "/sink-lmtp", lmtp=True)
+            for key, s in (("lmtpscand-off", off), ("lmtpscand-clamav", clam),
+                           ("dovecot", dove)):
+                if s:
+                    systems.append(System(key, s.port, trees={key: s}))
+            if relay:
+                systems.append(System("lmtpscand-relay", relay.port,
+                                      trees={"lmtpscand-relay": relay, "smtp-sink": sink}))
+            if lsink:
+                systems.append(System("sink", lsink.port, trees={"sink": lsink}))
+            pts = [dict(conc=c, rcpt=rc, size="corpus", count=P["n_corpus"], load=corpus)
+                   for rc in P["rcpt"] for c in P["conc"]]
+            run_matrix("maildir", systems, pts, P["repeats"], results)
+            if off:  # after the matrix: every Maildir exists by now
+                extra["fsync_per_msg_lmtpscand"] = count_fsyncs(off, corpus, 40)
+
+            if "size" in groups:
+                log("group size")
+                spts = []
+                for name, size, n in P["sizes"]:
+                    msg = loadgen.prepare(synthetic(size, 1))
+                    spts.append(dict(conc=8 if n >= 8 else 2, rcpt="1", size=name,
+                                     count=n, load=[msg]))
+                run_matrix("size", [s for s in systems if s.key != "sink"], spts,
+                           P["repeats"], results)
+            stop_all()
+
+        # ---- full scanning: lmtpscand + spamd, spamd alone, amavisd ----
+        if "full" in groups:
+            log("group full")
+            site = servers.sa_siteconfig(work)
+            spd = start(started, servers.spamd, work + "/spamd", site)
+            systems = []
+            if spd:
+                full = start(started, servers.lmtpscand, binary, work + "/l-full",
+                             clamav=True, sigdir=sigdir, spamd_port=spd.port)
+                if full:
+                    systems.append(System("lmtpscand-full", full.port,
+                                          trees={"lmtpscand-full": full, "spamd": spd}))
+                systems.append(System("spamd", spd.port, trees={"spamd": spd},
+                                      spamc=True))
+            cd = start(started, servers.clamd, work + "/clamd", sigdir)
+            asink = start(started, servers.smtp_sink, work + "/sink-amavis")
+            if cd and asink:
+                am = start(started, servers.amavisd, work + "/amavis", cd.sock, site,
+                           asink.port)
+                if am:
+                    systems.append(System("amavisd", am.port,
+                                          trees={"amavisd": am, "clamd": cd}))
+            # spamc reads LF files; the LMTP systems get the wire form
+            lf_dir = os.path.join(work, "lf")
+            os.makedirs(lf_dir, exist_ok=True)
+            lf_files = []
+            for i, m in enumerate(corpus[:P["n_full"]]):
+                p = os.path.join(lf_dir, "%04d.eml" % i)
+                with open(p, "wb") as f:
+                    f.write(m.replace(b"\r\n..", b"\r\n.").replace(b"\r\n", b"\n"))
+                lf_files.append(p)
+            # warm-up: the first messages through SpamAssassin compile rules
+            for s in systems:
+                run_point(s, lf_files[:4] if s.spamc else corpus[:4], 4, 2, "1")
+            pts = [dict(conc=c, rcpt="1", size="corpus", count=P["n_full"],
+                        load=corpus[:P["n_full"]], spamc_load=lf_files)
+                   for c in P["conc"]]
+            if "1-3" in P["rcpt"]:
+                pts.append(dict(conc=8, rcpt="1-3", size="corpus", count=P["n_full"],
+                                load=corpus[:P["n_full"]], spamc_load=lf_files,
+                                only=("lmtpscand-full", "amavisd")))
+            run_matrix("full", systems, pts, P["repeats"], results)
+            stop_all()
+
+        # ---- memory probes ----
+        if "memory" in groups:
+            log("group memory")
+            mem = {}
+            big = loadgen.prepare(synthetic(10 * 1024 * 1024, 2))
+            small = loadgen.prepare(synthetic(4096, 3))
+            for key, kw in (("lmtpscand-off", {}),
+                            ("lmtpscand-clamav", dict(clamav=True, sigdir=sigdir))):
+                s = start(started, servers.lmtpscand, binary, work + "/mem-" + key, **kw)
+                if not s:
+                    continue
+                # settle: a few small messages, so thread stacks and the
+                # engine are in place before the baseline is read
+                loadgen.run_load("127.0.0.1", s.port, [small], 8, 1)
+                procstat.reset_peaks(s.pids())
+                base = procstat.rss_kb(s.pids())
+                r = loadgen.run_load("127.0.0.1", s.port, [big], 3, 1)
+                peak = procstat.peak_rss_kb(s.pids())
+                mem[key] = {"rss_before_mb": base / 1024, "peak_mb": peak / 1024,
+                            "growth_10m_mb": (peak - base) / 1024, "sent": r["sent"]}
+                s.stop()
+                started.remove(s)
+            bigf = os.path.join(work, "big.eml")
+            smallf = os.path.join(work, "small.eml")
+            with open(bigf, "wb") as f:
+                f.write(big.replace(b"\r\n", b"\n"))
+            with open(smallf, "wb") as f:
+                f.write(small.replace(b"\r\n", b"\n"))
+            mem["clamscan_growth_10m_mb"] = clamscan_growth(sigdir, smallf, bigf) / 1024
+            if P["big40"]:
+                budget = "512M"
+                s = start(started, servers.lmtpscand, binary, work + "/mem-40m",
+                          clamav=True, sigdir=sigdir, scan_memory=budget)
+                if s:
+                    m40 = loadgen.prepare(synthetic(40 * 1024 * 1024, 4))
+                    loadgen.run_load("127.0.0.1", s.port, [small], 8, 1)
+                    procstat.reset_peaks(s.pids())
+                    base = procstat.rss_kb(s.pids())
+                    t0 = time.time()
+                    r = loadgen.run_load("127.0.0.1", s.port, [m40], 32, 32, per_conn=1)
+                    peak = procstat.peak_rss_kb(s.pids())
+                    mem["concurrent_40m"] = {
+                        "mails": 32, "concurrency": 32, "scan_memory": budget,
+                        "sent": r["sent"], "failed": r["failed"],
+                        "first_error": r["first_error"],
+                        "elapsed_s": time.time() - t0, "rss_before_mb": base / 1024,
+                        "peak_mb": peak / 1024,
+                        "unbounded_estimate_mb": 32 * 3 * 40}
+                    s.stop()
+                    started.remove(s)
+                    shutil.rmtree(work + "/mem-40m/mail", ignore_errors=True)
+            extra["memory"] = mem
+    finally:
+        stop_all()
+
+    extra["elapsed_s"] = time.time() - t_begin
+    extra["corpus"] = {"mails": len(corpus), "median_bytes": statistics.median(sizes_b),
+                       "mean_bytes": statistics.mean(sizes_b), "max_bytes": max(sizes_b)}
+    doc = {
+        "meta": meta(args, P),
+        "points": results,
+        "extra": extra,
+    }
+    doc["targets"] = targets(results, extra, P)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(doc, f, indent=1, default=float)
+    text = render(doc)
+    print(text)
+    return 0
+
+
+def meta(args, P):
+    def ver(argv):
+        try:
+            out = subprocess.run(argv, capture_output=True, timeout=30).stdout.decode()
+            return out.strip().splitlines()[0] if out.strip() else None
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    def pkg(name):
+        return ver(["dpkg-query", "-W", "-f=${Version}", name])
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": args.command,
+        "quick": args.quick,
+        "plan": {k: v for k, v in P.items() if k != "sizes"} |
+                {"sizes": [(n, s, c) for n, s, c in P["sizes"]]},
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                    "mem_gb": round(os.sysconf("SC_PAGE_SIZE") *
+                                    os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)},
+        "versions": {"lmtpscand": ver([os.path.abspath(args.binary), "-V"]),
+                     "dovecot": pkg("dovecot-lmtpd"), "spamd": pkg("spamd"),
+                     "amavisd-new": pkg("amavisd-new"), "clamav": pkg("libclamav12"),
+                     "postfix": pkg("postfix")},
+        "max_rss_self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+# --- targets and rendering ----------------------------------------------
+
+def _ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def targets(results, extra, P):
+    T = []
+
+    def add(name, value, goal, ok, unit=""):
+        T.append({"target": name, "value": value, "goal": goal, "unit": unit,
+                  "pass": None if value is None else bool(ok(value))})
+
+    def ms(system, conc, rcpt="1"):
+        m = find(results, system, conc, rcpt)
+        return m["msgs_s"] if m else None
+
+    for rc in P["rcpt"]:
+        add("(1) scanners off / Dovecot LMTP msgs/s, c=8, %s rcpt" % rc,
+            _ratio(ms("lmtpscand-off", 8, rc), ms("dovecot", 8, rc)), ">= 3.0",
+            lambda v: v >= 3.0, "x")
+    add("(2) libclamav only / scanners off msgs/s, c=8",
+        _ratio(ms("lmtpscand-clamav", 8), ms("lmtpscand-off", 8)), ">= 0.9",
+        lambda v: v >= 0.9, "x")
+    for c in P["conc"]:
+        add("(3) full scanning / spamd alone msgs/s, c=%d" % c,
+            _ratio(ms("lmtpscand-full", c), ms("spamd", c)), ">= 0.9",
+            lambda v: v >= 0.9, "x")
+    add("(3) full scanning / amavisd-new msgs/s, c=8",
+        _ratio(ms("lmtpscand-full", 8), ms("amavisd", 8)), ">= 3.5",
+        lambda v: v >= 3.5, "x")
+    m = find(results, "lmtpscand-clamav", 8)
+    add("(2) lmtpscand CPU per corpus message, libclamav only, c=8",
+        m["cpu_ms_per_msg"]["lmtpscand-clamav"] if m else None, "<= 3 ms",
+        lambda v: v <= 3.0, "ms")
+    peaks = []
+    for key in ("lmtpscand-clamav", "lmtpscand-full"):
+        for rc in P["rcpt"]:
+            m = find(results, key, 32, rc)
+            if m:
+                peaks.append(m["peak_rss_mb"][key])
+    add("peak RSS at c=32 with the test signatures",
+        max(peaks) if peaks else None, "<= 40 MB", lambda v: v <= 40.0, "MB")
+    a, b = find(results, "lmtpscand-full", 8), find(results, "spamd", 8)
+    add("(3) p99 latency minus spamd alone's p99, c=8",
+        (a["p99_ms"] - b["p99_ms"]) if a and b and a["p99_ms"] and b["p99_ms"] else None,
+        "<= 20 ms", lambda v: v <= 20.0, "ms")
+    mem = extra.get("memory", {})
+    off = mem.get("lmtpscand-off")
+    add("RSS growth for a 10 MB message, scanners off",
+        off["growth_10m_mb"] if off else None, "< 8 MB", lambda v: v < 8.0, "MB")
+    cl = mem.get("lmtpscand-clamav")
+    cs = mem.get("clamscan_growth_10m_mb")
+    add("RSS growth for a 10 MB message, libclamav on, minus clamscan's growth",
+        (cl["growth_10m_mb"] - cs) if cl and cs is not None else None, "< 8 MB",
+        lambda v: v < 8.0, "MB")
+    c40 = mem.get("concurrent_40m")
+    if c40:
+        add("peak RSS, 32 concurrent 40 MB mails, scan_memory = 512M",
+            c40["peak_mb"] if not c40["failed"] else None,
+            "<= 512 MB + 64 MB", lambda v: v <= 576.0, "MB")
+    return T
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return ("%." + str(nd) + "f") % v
+    return str(v)
+
+
+def render(doc):
+    res = doc["points"]
+    lines = []
+    meta_ = doc["meta"]
+    lines.append("Run %s on %d CPUs, %s GB, kernel %s; %s" % (
+        meta_["date"], meta_["machine"]["cpus"], meta_["machine"]["mem_gb"],
+        meta_["machine"]["kernel"],
+        "quick plan" if meta_["quick"] else "full plan"))
+    lines.append("Medians of %d repeat(s); corpus points: %d SpamAssassin-corpus mails "
+                 "(%d in the full-scanning group), 10 per connection, pipelined." %
+                 (meta_["plan"]["repeats"], meta_["plan"]["n_corpus"],
+                  meta_["plan"]["n_full"]))
+    lines.append("")
+    hdr = ("| group | system | conc | rcpts | size | msgs/s | p50 ms | p99 ms | "
+           "CPU ms/msg (tree) | peak RSS MB |")
+    lines.append(hdr)
+    lines.append("|" + "---|" * 10)
+    order = list(LABELS)
+    res_sorted = sorted(res, key=lambda r: (["maildir", "full", "size"].index(r["group"]),
+                                            r["size"] != "corpus", r["rcpt"],
+                                            order.index(r["system"]), r["conc"],
+                                            r["size"]))
+    for r in res_sorted:
+        m = r["median"]
+        cpu = ", ".join("%s %s" % (k, fmt(v, 2)) for k, v in m["cpu_ms_per_msg"].items())
+        rss = ", ".join("%s %s" % (k, fmt(v, 1)) for k, v in m["peak_rss_mb"].items())
+        fail = " (%d failed)" % m["failed"] if m["failed"] else ""
+        lines.append("| %s | %s | %d | %s | %s | %s%s | %s | %s | %s | %s |" % (
+            r["group"], r["system"], r["conc"], r["rcpt"], r["size"],
+            fmt(m["msgs_s"]), fail, fmt(m["p50_ms"]), fmt(m["p99_ms"]), cpu, rss))
+    lines.append("")
+    lines.append("Systems: " + "; ".join("`%s` = %s" % (k, v) for k, v in LABELS.items()))
+    lines.append("")
+    lines.append("| target | value | goal | met |")
+    lines.append("|---|---|---|---|")
+    for t in doc["targets"]:
+        lines.append("| %s | %s %s | %s | %s |" % (
+            t["target"], fmt(t["value"], 2), t["unit"], t["goal"],
+            {True: "yes", False: "NO", None: "n/a"}[t["pass"]]))
+    ex = doc["extra"]
+    lines.append("")
+    if ex.get("fsync_per_msg_lmtpscand") is not None:
+        lines.append("lmtpscand fsync/fdatasync calls per message (strace, untimed run): %.1f"
+                     % ex["fsync_per_msg_lmtpscand"])
+    mem = ex.get("memory", {})
+    for k in ("lmtpscand-off", "lmtpscand-clamav"):
+        if k in mem:
+            lines.append("%s: RSS %.1f MB before, %.1f MB peak with 10 MB mails (+%.1f MB)" % (
+                k, mem[k]["rss_before_mb"], mem[k]["peak_mb"], mem[k]["growth_10m_mb"]))
+    if "clamscan_growth_10m_mb" in mem:
+        lines.append("clamscan's own peak-RSS growth on the same 10 MB mail: +%.1f MB"
+                     % mem["clamscan_growth_10m_mb"])
+    c40 = mem.get("concurrent_40m")
+    if c40:
+        lines.append("32 concurrent 40 MB mails, scan_memory = %s: %d delivered, %d failed, "
+                     "peak RSS %.0f MB (unbounded, libclamav's ~3x per mail would be "
+                     "~%d MB), %.0f s" % (c40["scan_memory"], c40["sent"], c40["failed"],
+                                          c40["peak_mb"], c40["unbounded_estimate_mb"],
+                                          c40["elapsed_s"]))
+    for n in ex.get("notes", []):
+        lines.append("Note: " + n)
+    lines.append("Benchmark wall time: %.0f s" % ex.get("elapsed_s", 0))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
