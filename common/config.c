@@ -1067,7 +1067,7 @@ static bool read_physical_line(struct loader *ld)
         fail(ld, ld->lineno, NULL, NULL, "line too long (at most %d bytes)", CONFIG_LINE_MAX);
         return false;
     }
-    if (memchr(ld->line.data, '\0', ld->line.len) != NULL) {
+    if (ld->line.len > 0 && memchr(ld->line.data, '\0', ld->line.len) != NULL) {
         fail(ld, ld->lineno, NULL, NULL, "NUL byte in line");
         return false;
     }

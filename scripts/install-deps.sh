@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
 libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
-spamassassin spamd spamc postfix swaks dovecot-lmtpd python3 npm valgrind"
+spamassassin spamd spamc postfix swaks dovecot-lmtpd python3 npm valgrind systemd"
 
 missing=""
 for p in $PACKAGES; do
