@@ -276,6 +276,20 @@ static void test_defaults(void **state)
     config_free(cfg);
 }
 
+/* An empty first line once made the NUL check read a NULL buffer (found by
+ * fuzz_config under UBSan). */
+static void test_leading_empty_lines(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[ERR_MAX];
+    assert_int_equal(config_load_string("\n\n[server]\nmax_sessions = 3\n", "lead.conf", &cfg,
+                                        err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg->server.max_sessions, 3);
+    config_free(cfg);
+}
+
 /* ---- good values ---- */
 
 struct good_case {
@@ -1104,7 +1118,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),      cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_policies),        cmocka_unit_test(test_layout),
         cmocka_unit_test(test_spec_sample),     cmocka_unit_test(test_files),
-        cmocka_unit_test(test_shipped_samples),
+        cmocka_unit_test(test_shipped_samples), cmocka_unit_test(test_leading_empty_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
