@@ -102,6 +102,8 @@ class ValgrindTest(h.DaemonTestCase):
     def setUp(self):
         if shutil.which("valgrind") is None:
             self.skipTest("valgrind not installed (package valgrind)")
+        if h.SANITIZED:
+            self.skipTest("valgrind cannot run a sanitizer build")
         self.tmp = tempfile.mkdtemp(prefix="lmtpscan-vg-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         db = os.path.join(self.tmp, "clamav")
