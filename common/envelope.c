@@ -27,6 +27,8 @@ void envelope_reset_transaction(struct envelope *env)
     }
     env->n_rcpts = 0;
     env->mail_id[0] = '\0';
+    /* XFORWARD attributes describe one transaction, as in Postfix. */
+    memset(&env->xforward, 0, sizeof(env->xforward));
 }
 
 void envelope_free(struct envelope *env)

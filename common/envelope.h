@@ -81,7 +81,8 @@ struct envelope {
 };
 
 void envelope_init(struct envelope *env);
-/* Clears MAIL/RCPT state (RSET, end of transaction); keeps client data. */
+/* Clears MAIL/RCPT/XFORWARD state (RSET, end of transaction); keeps the
+ * client's address and HELO. */
 void envelope_reset_transaction(struct envelope *env);
 void envelope_free(struct envelope *env);
 struct recipient *envelope_add_rcpt(struct envelope *env);

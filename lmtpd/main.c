@@ -8,6 +8,7 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "deliver/relay.h"
 #include "lmtpd/privileges.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/server.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
     }
     runtime_install(cfg, scan);
     int status = server_run(config_path);
+    relay_pool_close_all();
     runtime_shutdown();
     scan_engine_free(scan);
     return status;
