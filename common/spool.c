@@ -7,6 +7,7 @@
  * then unusable until spool_reset().
  */
 #include "common/spool.h"
+#include "common/fd_io.h"
 #include "common/xalloc.h"
 
 #include <errno.h>
@@ -88,21 +89,6 @@ static int spool_open_file(const char *dir)
         return -1;
     }
     return fd;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 static int spool_flush(struct spool *sp)

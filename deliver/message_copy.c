@@ -4,6 +4,7 @@
  * remembers a CR across chunk boundaries.
  */
 #include "deliver/message_copy.h"
+#include "common/fd_io.h"
 
 #include <errno.h>
 #include <string.h>
@@ -154,16 +155,5 @@ int message_copy_write(const struct message_copy *mc, copy_sink_fn sink, void *a
 
 int copy_sink_fd(void *arg, const char *data, size_t len)
 {
-    int fd = *(int *)arg;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return write_all(*(int *)arg, data, len);
 }

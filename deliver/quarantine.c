@@ -5,6 +5,7 @@
  * quarantined recipient), values free of control characters.
  */
 #include "deliver/quarantine.h"
+#include "common/fd_io.h"
 #include "deliver/durable_file.h"
 
 #include <errno.h>
@@ -12,21 +13,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int store_eml(const char *dir, const char *mail_id, const struct spool *msg, char *path,
                      size_t path_len)

@@ -8,6 +8,7 @@
  * durable_file, so a reader sees either no report or a whole one.
  */
 #include "deliver/report.h"
+#include "common/fd_io.h"
 #include "common/mail_id.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -462,21 +463,6 @@ static void write_document(struct writer *wr, const struct config *cfg, const st
 }
 
 /* ---- storage ---- */
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Stores data as dir/name through durable_file, mode REPORT_MODE. */
 static int store(const char *dir, const char *name, const char *data, size_t len, char *path,

@@ -10,19 +10,15 @@
 #include <errno.h>
 
 /* Reads exactly size bytes of chunk data; 0 on success, -1 if the
- * connection failed (the session then ends). */
+ * connection failed (the session then ends, nothing is delivered). */
 static int bdat_read_chunk(struct session *s, uint64_t size)
 {
     uint64_t limit = s->cfg->server.max_message_size;
     while (size > 0) {
         const char *in;
         size_t in_len;
-        enum stream_status st = stream_peek(&s->st, &in, &in_len);
-        if (st != STREAM_OK) {
-            if (st == STREAM_TIMEOUT)
-                session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
+        if (!session_peek_data(s, &in, &in_len))
             return -1;
-        }
         size_t n = in_len < size ? in_len : (size_t)size;
         if (s->bdat_size + n > limit)
             s->bdat_too_big = true;
@@ -50,11 +46,8 @@ void cmd_bdat(struct session *s, const struct command *c)
     if (may)
         s->bdat_active = true;
     /* The chunk is read even when refused, to stay in sync with the client. */
-    if (bdat_read_chunk(s, size) < 0) {
-        s->quit = true;
-        session_reset_transaction(s);
+    if (bdat_read_chunk(s, size) < 0)
         return;
-    }
     if (!may) {
         spool_reset(s->spool);
         s->bdat_size = 0;

@@ -32,14 +32,8 @@ void cmd_data(struct session *s, const struct command *c)
     while (!dr.done) {
         const char *in;
         size_t in_len;
-        enum stream_status st = stream_peek(&s->st, &in, &in_len);
-        if (st != STREAM_OK) {
-            if (st == STREAM_TIMEOUT)
-                session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
-            s->quit = true;
-            session_reset_transaction(s);
+        if (!session_peek_data(s, &in, &in_len))
             return;
-        }
         size_t out_len;
         size_t used = data_reader_feed(&dr, in, in_len, out, &out_len);
         stream_consume(&s->st, used);

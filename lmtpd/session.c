@@ -57,6 +57,18 @@ int session_may_transfer(struct session *s)
     return 1;
 }
 
+bool session_peek_data(struct session *s, const char **data, size_t *len)
+{
+    enum stream_status st = stream_peek(&s->st, data, len);
+    if (st == STREAM_OK)
+        return true;
+    if (st == STREAM_TIMEOUT)
+        session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
+    s->quit = true;
+    session_reset_transaction(s);
+    return false;
+}
+
 typedef void (*command_handler)(struct session *s, const struct command *c);
 
 static const command_handler handlers[] = {

@@ -77,6 +77,11 @@ const char *session_auth_mechs(struct session *s);
 /* MAIL given and at least one recipient accepted; else replies 503. */
 int session_may_transfer(struct session *s);
 
+/* Message data (DATA or BDAT): buffered bytes, waiting for some. When
+ * the connection fails or times out (421 4.4.2), the transaction is
+ * dropped, nothing is delivered, the session ends, and false is returned. */
+bool session_peek_data(struct session *s, const char **data, size_t *len);
+
 /* Queues a reply; a write failure ends the session. */
 void session_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void session_reply_error(struct session *s, const struct command_error *e);
