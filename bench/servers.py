@@ -129,7 +129,7 @@ def _write(path, text, mode=0o644):
 # --- lmtpscand ---------------------------------------------------------
 
 def lmtpscand(binary, work, *, clamav=False, sigdir=None, spamd_port=None,
-              relay_port=None, scan_memory=None, max_sessions=64,
+              relay_port=None, scan_memory=None, clamav_limits=None, max_sessions=64,
               max_message_size="50M"):
     os.makedirs(work, exist_ok=True)
     for d in ("spool", "quarantine", "reports", "mail"):
@@ -176,7 +176,9 @@ spam_block_level = 1000
            spamd_port=spamd_port or 783,
            mode="relay" if relay_port else "maildir",
            relay="inet:127.0.0.1:%d" % relay_port if relay_port else "",
-           scan_memory="scan_memory = %s" % scan_memory if scan_memory else "",
+           scan_memory=("scan_memory = %s\n" % scan_memory if scan_memory else "") +
+           ("max_file_size = %s\nmax_scan_size = %s\n" % clamav_limits
+            if clamav_limits else ""),
            max_sessions=max_sessions, max_message_size=max_message_size)
     conf = os.path.join(work, "lmtpscan.conf")
     _write(conf, cfg)
