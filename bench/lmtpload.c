@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USERS 20
+#define USERS    20
 #define MAX_RCPT 3
-#define RBUF 16384
+#define RBUF     16384
 
 struct msg {
     char *data;
@@ -271,15 +271,32 @@ int main(int argc, char **argv)
     int port = 0, conc = 1, opt;
     while ((opt = getopt(argc, argv, "H:p:c:n:r:sk:t:")) != -1) {
         switch (opt) {
-        case 'H': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'c': conc = atoi(optarg); break;
-        case 'n': count = atol(optarg); break;
-        case 'r': rcpt_mode = atoi(optarg); break;
-        case 's': smtp = 1; break;
-        case 'k': per_conn = atol(optarg); break;
-        case 't': timeout_s = atoi(optarg); break;
-        default: return 2;
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'c':
+            conc = atoi(optarg);
+            break;
+        case 'n':
+            count = atol(optarg);
+            break;
+        case 'r':
+            rcpt_mode = atoi(optarg);
+            break;
+        case 's':
+            smtp = 1;
+            break;
+        case 'k':
+            per_conn = atol(optarg);
+            break;
+        case 't':
+            timeout_s = atoi(optarg);
+            break;
+        default:
+            return 2;
         }
     }
     if (port <= 0 || port > 65535 || conc <= 0 || conc > 1024 || count <= 0 || per_conn <= 0 ||
