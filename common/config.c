@@ -780,6 +780,7 @@ static const struct key_def server_keys[] = {
 static const struct key_def clamav_keys[] = {
     K_BOOL("enabled", CFG_OFF(clamav.enabled)),
     K_STR("database", CFG_OFF(clamav.database), CFG_SIZE(clamav.database), STR_PATH, KEY_EMPTY_OK),
+    K_STR("tmp_dir", CFG_OFF(clamav.tmp_dir), CFG_SIZE(clamav.tmp_dir), STR_PATH, KEY_EMPTY_OK),
     K_TIME("reload_check", CFG_OFF(clamav.reload_check), 0, DAY),
     K_CHOICE("reload", parse_reload_key, CFG_OFF(clamav.reload), reload_choices),
     K_SIZE("max_scan_size", CFG_OFF(clamav.max_scan_size), 0, 4 * GiB),

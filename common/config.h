@@ -109,6 +109,7 @@ struct config {
     struct {
         bool enabled;
         char database[PATH_MAX];
+        char tmp_dir[PATH_MAX]; /* libclamav's temporary files; empty: $TMPDIR or /tmp */
         unsigned reload_check; /* seconds, 0 = never */
         enum clamav_reload reload;
         uint64_t max_scan_size;

@@ -27,7 +27,8 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "[server] user = %s: no such user", cfg->server.user);
         return -1;
     }
-    const char *dirs[] = {cfg->server.spool_dir, cfg->deliver.quarantine_dir, cfg->report.dir};
+    const char *dirs[] = {cfg->server.spool_dir, cfg->deliver.quarantine_dir, cfg->report.dir,
+                          cfg->clamav.tmp_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         if (dirs[i][0] == '\0')
             continue;

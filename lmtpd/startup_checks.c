@@ -77,6 +77,9 @@ int startup_checks(const struct config *cfg, char *err, size_t err_len)
     if (check_writable("[deliver] quarantine_dir", cfg->deliver.quarantine_dir, true, err,
                        err_len) < 0)
         return -1;
+    if (cfg->clamav.enabled && cfg->clamav.tmp_dir[0] != '\0' &&
+        check_writable("[clamav] tmp_dir", cfg->clamav.tmp_dir, true, err, err_len) < 0)
+        return -1;
     if (cfg->report.dir[0] != '\0' &&
         check_writable("[report] dir", cfg->report.dir, true, err, err_len) < 0)
         return -1;

@@ -78,6 +78,7 @@ void clamav_settings_from_config(const struct config *cfg, struct clamav_setting
     memset(out, 0, sizeof(*out));
     out->enabled = cfg->clamav.enabled;
     snprintf(out->database, sizeof(out->database), "%s", cfg->clamav.database);
+    snprintf(out->tmp_dir, sizeof(out->tmp_dir), "%s", cfg->clamav.tmp_dir);
     out->reload_check = cfg->clamav.reload_check;
     out->reload = cfg->clamav.reload;
     out->max_scan_size = cfg->clamav.max_scan_size;
@@ -142,6 +143,15 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
         (scantime_ms > 0 &&
          set_num(e, CL_ENGINE_MAX_SCANTIME, scantime_ms, "scan_timeout", err, errlen) < 0))
         goto free_engine;
+    /* libclamav makes a temporary directory for every scan: on a tmpfs
+     * that costs no disk metadata writes. */
+    if (s->tmp_dir[0] != '\0') {
+        rc = cl_engine_set_str(e, CL_ENGINE_TMPDIR, s->tmp_dir);
+        if (rc != CL_SUCCESS) {
+            snprintf(err, errlen, "clamav: tmp_dir %s: %s", s->tmp_dir, cl_strerror(rc));
+            goto free_engine;
+        }
+    }
 
     rc = cl_load(s->database, e, &signo, CL_DB_STDOPT);
     if (rc != CL_SUCCESS) {

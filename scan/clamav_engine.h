@@ -31,6 +31,7 @@
 struct clamav_settings {
     bool enabled;
     char database[PATH_MAX];
+    char tmp_dir[PATH_MAX]; /* CL_ENGINE_TMPDIR; empty: libclamav's default */
     unsigned reload_check; /* seconds, 0 = never */
     enum clamav_reload reload;
     uint64_t max_scan_size;

@@ -172,6 +172,24 @@ class TestVirusReject(ScanningCase):
         self.assertEqual(self.d.message_files(), [])
 
 
+class TestClamTmpDir(ScanningCase):
+    """[clamav] tmp_dir: created at start-up and used for libclamav's
+    per-scan directories (an unwritable one would fail the scan)."""
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        self.tmp_dir = os.path.join(tempfile.mkdtemp(prefix="lmtpscan-ctmp-"), "clamtmp")
+        args["overrides"]["clamav"]["tmp_dir"] = self.tmp_dir
+        return args
+
+    def test_scans_use_tmp_dir(self):
+        self.assertTrue(os.path.isdir(self.tmp_dir))
+        _, _, data = self.send(["u@example.test"], eicar_message())
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
+        # libclamav removes what it made there once the scan is over
+        self.assertEqual(os.listdir(self.tmp_dir), [])
+
+
 class TestSpam(ScanningCase):
     def daemon_args(self):
         args = super().daemon_args()

@@ -111,6 +111,8 @@ static void render(const struct config *cfg, const char *section, const char *ke
         STR(YESNO(cfg->clamav.enabled));
     else if (IS("clamav", "database"))
         STR(cfg->clamav.database);
+    else if (IS("clamav", "tmp_dir"))
+        STR(cfg->clamav.tmp_dir);
     else if (IS("clamav", "reload_check"))
         NUM(cfg->clamav.reload_check);
     else if (IS("clamav", "reload"))
@@ -216,6 +218,7 @@ static const struct default_case defaults[] = {
     {"server", "log", "syslog"},
     {"clamav", "enabled", "yes"},
     {"clamav", "database", "/var/lib/clamav"},
+    {"clamav", "tmp_dir", ""},
     {"clamav", "reload_check", "300"},
     {"clamav", "reload", "concurrent"},
     {"clamav", "max_scan_size", "104857600"},
@@ -344,6 +347,8 @@ static const struct good_case goods[] = {
     {"clamav", "enabled", "no", "no", NULL},
     {"clamav", "database", "/srv/clamav", "/srv/clamav", NULL},
     {"clamav", "database", "", "", "enabled = no"},
+    {"clamav", "tmp_dir", "/dev/shm/lmtpscan", "/dev/shm/lmtpscan", NULL},
+    {"clamav", "tmp_dir", "", "", NULL},
     {"clamav", "reload_check", "0", "0", NULL},
     {"clamav", "reload_check", "10m", "600", NULL},
     {"clamav", "reload", "blocking", "blocking", NULL},
