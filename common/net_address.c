@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -414,6 +415,13 @@ static int fill_sockaddr_un(const char *path, struct sockaddr_un *sun)
     return 0;
 }
 
+void net_set_nodelay(int fd)
+{
+    int one = 1;
+    /* Best effort: a socket that refuses it only loses latency. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 int net_connect(const struct net_address *a, int timeout_ms, char *err, size_t errlen)
 {
     char name[400];
@@ -457,9 +465,12 @@ int net_connect(const struct net_address *a, int timeout_ms, char *err, size_t e
             last_errno = errno;
     }
     freeaddrinfo(res);
-    if (fd < 0)
+    if (fd < 0) {
         set_err(err, errlen, "connect to %s: %s", name,
                 last_errno == ETIMEDOUT ? "timed out" : strerror(last_errno));
+        return -1;
+    }
+    net_set_nodelay(fd);
     return fd;
 }
 

@@ -53,6 +53,11 @@ int cidr_parse(const char *text, struct cidr *out);
  * never inside a range (local clients are always allowed). */
 bool cidr_list_match(const struct cidr *list, size_t n, const struct sockaddr *sa);
 
+/* Every protocol here writes whole buffers and then waits for an answer,
+ * so Nagle's algorithm only adds delayed-ACK stalls: TCP sockets get
+ * TCP_NODELAY (net_connect does it; the accept loop calls this). */
+void net_set_nodelay(int fd);
+
 /* Connects with a timeout in milliseconds (<= 0: no limit of our own; the
  * host name lookup itself is not bounded). Every address the name resolves
  * to is tried in turn within the one deadline. Returns a connected,

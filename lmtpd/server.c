@@ -5,6 +5,7 @@
  */
 #include "lmtpd/server.h"
 #include "common/log.h"
+#include "common/net_address.h"
 #include "common/xalloc.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/session.h"
@@ -145,6 +146,8 @@ static void accept_one(const struct listener *l)
     }
     ss->fd = fd;
     ss->protocol = l->protocol;
+    if (ss->peer.ss_family != AF_UNIX)
+        net_set_nodelay(fd);
 
     struct runtime *rt = runtime_acquire();
     unsigned max = rt->cfg->server.max_sessions;
