@@ -42,42 +42,21 @@ struct subcommand {
 /* Reads path into a new spool; NULL with a message on stderr. */
 static struct spool *spool_from_file(const char *path, const char *spool_dir)
 {
-    char buf[64 * 1024];
-    ssize_t n;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct spool *sp;
-
     if (fd < 0) {
         fprintf(stderr, "lmtpscan: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    sp = spool_new(spool_dir);
-    for (;;) {
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (spool_write(sp, buf, (size_t)n) < 0) {
-            fprintf(stderr, "lmtpscan: %s: spooling into %s: %s\n", path, spool_dir,
-                    strerror(errno));
-            goto fail;
-        }
-    }
-    if (n < 0) {
-        fprintf(stderr, "lmtpscan: %s: %s\n", path, strerror(errno));
-        goto fail;
-    }
-    if (spool_finish(sp) < 0) {
-        fprintf(stderr, "lmtpscan: %s: spooling into %s: %s\n", path, spool_dir, strerror(errno));
-        goto fail;
+    struct spool *sp = spool_new(spool_dir);
+    if (spool_write_fd(sp, fd) < 0 || spool_finish(sp) < 0) {
+        fprintf(stderr, "lmtpscan: %s: spooling into %s: %s\n", path, spool_dir,
+                strerror(errno));
+        close(fd);
+        spool_free(sp);
+        return NULL;
     }
     close(fd);
     return sp;
-fail:
-    close(fd);
-    spool_free(sp);
-    return NULL;
 }
 
 /* Prints the result line; returns the file's exit status. */

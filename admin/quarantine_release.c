@@ -78,24 +78,13 @@ static struct spool *spool_from_eml(const char *path, const char *spool_dir)
         return NULL;
     }
     struct spool *sp = spool_new(spool_dir);
-    char buf[65536];
-    ssize_t n;
-    for (;;) {
-        n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (spool_write(sp, buf, (size_t)n) < 0)
-            break;
-    }
-    int saved = errno;
-    close(fd);
-    if (n != 0 || spool_finish(sp) < 0) {
-        fprintf(stderr, "lmtpscan: %s: %s\n", path, strerror(n != 0 ? saved : errno));
+    if (spool_write_fd(sp, fd) < 0 || spool_finish(sp) < 0) {
+        fprintf(stderr, "lmtpscan: %s: %s\n", path, strerror(errno));
+        close(fd);
         spool_free(sp);
         return NULL;
     }
+    close(fd);
     return sp;
 }
 

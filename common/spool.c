@@ -137,6 +137,22 @@ int spool_finish(struct spool *sp)
     return 0;
 }
 
+int spool_write_fd(struct spool *sp, int fd)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        if (spool_write(sp, buf, (size_t)n) < 0)
+            return -1;
+    }
+}
+
 uint64_t spool_size(const struct spool *sp)
 {
     return sp->size;

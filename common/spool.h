@@ -27,6 +27,8 @@ void spool_free(struct spool *sp);
 void spool_reset(struct spool *sp);
 
 int spool_write(struct spool *sp, const void *data, size_t len);
+/* Writes everything read from fd up to its end (message files). */
+int spool_write_fd(struct spool *sp, int fd);
 /* Flushes buffered bytes to the file (if any); call before reading. */
 int spool_finish(struct spool *sp);
 
