@@ -23,6 +23,7 @@
  * Out of memory is fatal (xalloc).
  */
 #include "common/config.h"
+#include "common/text.h"
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -217,16 +218,6 @@ static void fail(struct loader *ld, int line, const char *section, const char *k
 }
 
 /* ---- small validators ---- */
-
-static bool has_control_byte(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f)
-            return true;
-    }
-    return false;
-}
 
 static bool is_name_char(char c)
 {
@@ -617,7 +608,7 @@ static int parse_cidr_key(const struct key_def *kd, void *base, const char *valu
 static int check_string(const struct key_def *kd, const char *v, char *why, size_t whylen)
 {
     size_t n = strlen(v);
-    if (has_control_byte(v)) {
+    if (text_has_control(v)) {
         snprintf(why, whylen, "control characters are not allowed");
         return -1;
     }

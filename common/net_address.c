@@ -12,6 +12,7 @@
  * failure. Thread-safe (no shared state).
  */
 #include "common/net_address.h"
+#include "common/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,16 +43,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static bool has_control_byte(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f)
-            return true;
-    }
-    return false;
 }
 
 static bool is_host_char(char c)
@@ -153,7 +144,7 @@ int net_address_parse(const char *text, struct net_address *out, char *err, size
         set_err(err, errlen, "empty address");
         return -1;
     }
-    if (has_control_byte(text) || strpbrk(text, " \t") != NULL) {
+    if (text_has_control(text) || strpbrk(text, " \t") != NULL) {
         set_err(err, errlen, "address contains blanks or control bytes");
         return -1;
     }

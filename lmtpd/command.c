@@ -12,6 +12,7 @@
  * struct is left unchanged. No I/O, no allocation, no mutable global state.
  */
 #include "lmtpd/command.h"
+#include "common/text.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -27,11 +28,6 @@
 static bool is_blank(unsigned char c)
 {
     return c == ' ' || c == '\t';
-}
-
-static bool is_ctl(unsigned char c)
-{
-    return c < 0x20 || c == 0x7f;
 }
 
 static bool is_digit(unsigned char c)
@@ -234,7 +230,7 @@ static size_t parse_domain(const unsigned char *s, size_t len, size_t i, unsigne
 
     if (i < len && s[i] == '[') {
         size_t close = i + 1;
-        while (close < len && s[close] != ']' && s[close] != '[' && !is_ctl(s[close]))
+        while (close < len && s[close] != ']' && s[close] != '[' && !is_control_byte(s[close]))
             close++;
         if (close >= len || s[close] != ']' || !address_literal_valid(s + i + 1, close - i - 1))
             return 0;
@@ -273,7 +269,7 @@ static size_t parse_local_part(const unsigned char *s, size_t len, size_t i, uns
                 i++;
                 if (i >= len || s[i] < 0x20 || s[i] > 0x7e)
                     return 0;
-            } else if (is_ctl(s[i])) {
+            } else if (is_control_byte(s[i])) {
                 return 0;
             }
         }
@@ -368,7 +364,7 @@ static int next_param(const unsigned char *s, size_t len, size_t *pos, struct pa
     }
     start = i;
     while (i < len && !is_blank(s[i])) {
-        if (is_ctl(s[i]))
+        if (is_control_byte(s[i]))
             return -1;
         i++;
     }
@@ -733,7 +729,7 @@ static int xtext_decode(const unsigned char *s, size_t len, char *dst, size_t si
             c = (unsigned char)(hi * 16 + lo);
             i += 2;
         }
-        if (is_ctl(c) || o + 1 >= size)
+        if (is_control_byte(c) || o + 1 >= size)
             return -1;
         dst[o++] = (char)c;
     }
