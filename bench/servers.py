@@ -150,6 +150,8 @@ spool_dir = {work}/spool
 [clamav]
 enabled = {clam}
 database = {sigdir}
+# libclamav's per-scan directory on a tmpfs, as the README recommends
+tmp_dir = /dev/shm/lmtpscan-bench
 reload_check = 0
 {scan_memory}
 
