@@ -150,6 +150,33 @@ def _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
     return res
 
 
+def _run_workers(worker, concurrency, state, lat, codes, with_children):
+    """Runs concurrency threads of worker to the end; the result dict of
+    run_load. with_children adds the CPU of child processes (spamc)."""
+    cpu0 = os.times()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    t_start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t_start
+    cpu1 = os.times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    if with_children:
+        cpu += (cpu1.children_user - cpu0.children_user) + \
+            (cpu1.children_system - cpu0.children_system)
+    return {
+        "sent": state["sent"],
+        "failed": state["failed"],
+        "elapsed_s": elapsed,
+        "latencies_s": lat,
+        "codes": codes,
+        "client_cpu_s": cpu,
+        "first_error": state["error"],
+    }
+
+
 def run_load(host, port, messages, count, concurrency, rcpt_mode="1",
              proto="lmtp", per_conn=10, timeout=300.0):
     """Send count messages (cycling through messages, a list of wire bytes)
@@ -237,24 +264,7 @@ def run_load(host, port, messages, count, concurrency, rcpt_mode="1",
                 pass
             conn.close()
 
-    cpu0 = os.times()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    t_start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t_start
-    cpu1 = os.times()
-    return {
-        "sent": state["sent"],
-        "failed": state["failed"],
-        "elapsed_s": elapsed,
-        "latencies_s": lat,
-        "codes": codes,
-        "client_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-        "first_error": state["error"],
-    }
+    return _run_workers(worker, concurrency, state, lat, codes, False)
 
 
 def run_spamc(host, port, files, count, concurrency, timeout=120.0):
@@ -298,23 +308,4 @@ def run_spamc(host, port, files, count, concurrency, timeout=120.0):
                     if state["error"] is None:
                         state["error"] = "spamc exit %d %s" % (rc, err[:200])
 
-    cpu0 = os.times()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    t_start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t_start
-    cpu1 = os.times()
-    return {
-        "sent": state["sent"],
-        "failed": state["failed"],
-        "elapsed_s": elapsed,
-        "latencies_s": lat,
-        "codes": codes,
-        "client_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-        + (cpu1.children_user - cpu0.children_user)
-        + (cpu1.children_system - cpu0.children_system),
-        "first_error": state["error"],
-    }
+    return _run_workers(worker, concurrency, state, lat, codes, True)
