@@ -173,18 +173,22 @@ def summarize(reps):
     return m
 
 
-def run_matrix(group, systems, points, repeats, results):
-    """points: list of dicts (conc, rcpt, size, count, load, spamc_load).
-    Every repeat visits every system at every point."""
+def run_matrix(group, systems, points, repeats, results, counts=None):
+    """points: list of dicts (conc, rcpt, size, count, load, spamc_load);
+    counts: optional system key -> mails per point, overriding the point's.
+    Every repeat visits every system at every point, each repeat starting
+    with the next system, so that none always runs first or last."""
     raw = {}
     for rep in range(repeats):
         for pt in points:
-            for sysm in systems:
+            k = rep % len(systems) if systems else 0
+            for sysm in systems[k:] + systems[:k]:
                 if pt.get("only") and sysm.key not in pt["only"]:
                     continue
                 load = pt["spamc_load"] if sysm.spamc else pt["load"]
                 key = (sysm.key, pt["conc"], pt["rcpt"], pt["size"])
-                r = run_point(sysm, load, pt["count"], pt["conc"], pt["rcpt"])
+                count = (counts or {}).get(sysm.key, pt["count"])
+                r = run_point(sysm, load, count, pt["conc"], pt["rcpt"])
                 raw.setdefault(key, []).append(r)
                 log("%s rep %d %-17s c=%-2d rcpt=%-3s size=%-6s %7.1f msg/s p99 %7.1f ms" %
                     (group, rep + 1, sysm.key, pt["conc"], pt["rcpt"], pt["size"],
@@ -196,6 +200,36 @@ def run_matrix(group, systems, points, repeats, results):
             "repeats": [{k: v for k, v in r.items()} for r in reps],
             "median": summarize(reps),
         })
+
+
+def counts_for_duration(systems, load, seconds, least, most):
+    """An untimed warm-up of every system at concurrency 8 (fresh processes,
+    empty Maildirs and a cold page cache otherwise favour whoever runs
+    later), and from its rate the number of mails that lasts about
+    `seconds` on that system, within [least, most]. Short points measure
+    start-up and tail, not throughput."""
+    counts = {}
+    for sysm in systems:
+        r = run_point(sysm, load, 400, 8, "1")
+        rate = r["msgs_s"] or 0
+        n = int(rate * seconds) // 10 * 10
+        counts[sysm.key] = max(least, min(most, n))
+        log("warm-up %-17s %7.1f msg/s -> %d mails per point" %
+            (sysm.key, rate, counts[sysm.key]))
+    return counts
+
+
+def spamassassin_ceiling(results):
+    """The most any filter that runs SpamAssassin on every message could
+    pass on this machine: all CPUs doing nothing but SpamAssassin's own
+    work, as spamd alone spent it per message at c=8."""
+    sa, am = find(results, "spamd", 8), find(results, "amavisd", 8)
+    if not sa or not sa["cpu_ms_per_msg"].get("spamd"):
+        return None
+    cpu = sa["cpu_ms_per_msg"]["spamd"]
+    ceiling = os.cpu_count() * 1000.0 / cpu
+    return {"spamd_cpu_ms_per_msg": cpu, "msgs_s": ceiling,
+            "x_amavisd": ceiling / am["msgs_s"] if am and am["msgs_s"] else None}
 
 
 def find(results, system, conc, rcpt="1", size="corpus"):
@@ -257,11 +291,13 @@ def clamscan_growth(sigdir, small_path, big_path):
 
 def plan(args):
     if args.quick:
-        return dict(conc=[1, 8, 32], rcpt=["1"], n_corpus=60, n_full=16,
+        return dict(conc=[1, 8, 32], rcpt=["1"], n_corpus=60, n_corpus_max=400,
+                    point_s=0.3, n_full=16,
                     repeats=1, sizes=[("4K", 4096, 60), ("100K", 102400, 30),
                                       ("10M", 10 * 1024 * 1024, 4)],
                     big40=False)
-    return dict(conc=[1, 2, 8, 32], rcpt=["1", "1-3"], n_corpus=500, n_full=120,
+    return dict(conc=[1, 2, 8, 32], rcpt=["1", "1-3"], n_corpus=500, n_corpus_max=3000,
+                point_s=2.0, n_full=120,
                 repeats=3, sizes=[("4K", 4096, 300), ("100K", 102400, 150),
                                   ("10M", 10 * 1024 * 1024, 12)],
                 big40=True)
@@ -352,9 +388,12 @@ def main(argv):
                                       trees={"lmtpscand-relay": relay, "smtp-sink": sink}))
             if lsink:
                 systems.append(System("sink", lsink.port, trees={"sink": lsink}))
+            counts = counts_for_duration(systems, corpus, P["point_s"], P["n_corpus"],
+                                         P["n_corpus_max"])
+            extra["mails_per_point"] = counts
             pts = [dict(conc=c, rcpt=rc, size="corpus", count=P["n_corpus"], load=corpus)
                    for rc in P["rcpt"] for c in P["conc"]]
-            run_matrix("maildir", systems, pts, P["repeats"], results)
+            run_matrix("maildir", systems, pts, P["repeats"], results, counts)
             if off:  # after the matrix: every Maildir exists by now
                 extra["fsync_per_msg_lmtpscand"] = count_fsyncs(off, corpus, 40)
 
@@ -476,6 +515,7 @@ def main(argv):
     extra["elapsed_s"] = time.time() - t_begin
     extra["corpus"] = {"mails": len(corpus), "median_bytes": statistics.median(sizes_b),
                        "mean_bytes": statistics.mean(sizes_b), "max_bytes": max(sizes_b)}
+    extra["sa_ceiling"] = spamassassin_ceiling(results)
     doc = {
         "meta": meta(args, P),
         "points": results,
@@ -600,9 +640,13 @@ def render(doc):
         meta_["date"], meta_["machine"]["cpus"], meta_["machine"]["mem_gb"],
         meta_["machine"]["kernel"],
         "quick plan" if meta_["quick"] else "full plan"))
-    lines.append("Medians of %d repeat(s); corpus points: %d SpamAssassin-corpus mails "
-                 "(%d in the full-scanning group), 10 per connection, pipelined." %
-                 (meta_["plan"]["repeats"], meta_["plan"]["n_corpus"],
+    per = doc["extra"].get("mails_per_point", {})
+    lines.append("Medians of %d repeat(s), each repeat starting with the next system; "
+                 "SpamAssassin-corpus mails, 10 per connection, pipelined; mails per "
+                 "point sized to about %.0f s each after a warm-up (%s), %d in the "
+                 "full-scanning group." %
+                 (meta_["plan"]["repeats"], meta_["plan"]["point_s"],
+                  ", ".join("%s %d" % kv for kv in per.items()) or "n/a",
                   meta_["plan"]["n_full"]))
     lines.append("")
     hdr = ("| group | system | conc | rcpts | size | msgs/s | p50 ms | p99 ms | "
@@ -652,6 +696,13 @@ def render(doc):
                      "~%d MB), %.0f s" % (c40["scan_memory"], c40["sent"], c40["failed"],
                                           c40["peak_mb"], c40["unbounded_estimate_mb"],
                                           c40["elapsed_s"]))
+    ceil = ex.get("sa_ceiling")
+    if ceil:
+        lines.append("SpamAssassin ceiling: spamd alone spent %.1f ms of CPU per corpus "
+                     "message at c=8, so with %d CPUs doing nothing else no filter that "
+                     "runs it on every message passes more than %.1f msgs/s = %s x "
+                     "amavisd-new" % (ceil["spamd_cpu_ms_per_msg"], meta_["machine"]["cpus"],
+                                      ceil["msgs_s"], fmt(ceil["x_amavisd"], 2)))
     for n in ex.get("notes", []):
         lines.append("Note: " + n)
     lines.append("Benchmark wall time: %.0f s" % ex.get("elapsed_s", 0))
