@@ -84,10 +84,13 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    if (startup_checks(cfg, err, sizeof(err)) < 0 ||
-        privileges_prepare_dirs(cfg, err, sizeof(err)) < 0 ||
-        (!test_only && privileges_drop(cfg, err, sizeof(err)) < 0) ||
-        startup_checks(cfg, err, sizeof(err)) < 0) {
+    bool checked = test_only ? privileges_check(cfg, err, sizeof(err)) == 0 &&
+                                   startup_checks(cfg, true, err, sizeof(err)) == 0
+                             : startup_checks(cfg, false, err, sizeof(err)) == 0 &&
+                                   privileges_prepare_dirs(cfg, err, sizeof(err)) == 0 &&
+                                   privileges_drop(cfg, err, sizeof(err)) == 0 &&
+                                   startup_checks(cfg, false, err, sizeof(err)) == 0;
+    if (!checked) {
         log_error("%s: %s", config_path, err);
         config_free(cfg);
         return 1;

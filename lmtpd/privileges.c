@@ -40,9 +40,13 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
     return 0;
 }
 
-int privileges_drop(const struct config *cfg, char *err, size_t err_len)
+/* The user to switch to: *out = NULL when the daemon keeps its identity
+ * (not started as root, or user = root); -1 when it must not start. */
+static int switch_target(const struct config *cfg, struct passwd **out, char *err,
+                         size_t err_len)
 {
-    if (geteuid() != 0)
+    *out = NULL;
+    if (geteuid() != 0 || strcmp(cfg->server.user, "root") == 0)
         return 0;
     if (cfg->server.user[0] == '\0') {
         snprintf(err, err_len,
@@ -50,13 +54,27 @@ int privileges_drop(const struct config *cfg, char *err, size_t err_len)
                  "(or user = root to run as root on purpose)");
         return -1;
     }
-    if (strcmp(cfg->server.user, "root") == 0)
-        return 0;
-    struct passwd *pw = getpwnam(cfg->server.user);
-    if (pw == NULL) {
+    *out = getpwnam(cfg->server.user);
+    if (*out == NULL) {
         snprintf(err, err_len, "[server] user = %s: no such user", cfg->server.user);
         return -1;
     }
+    return 0;
+}
+
+int privileges_check(const struct config *cfg, char *err, size_t err_len)
+{
+    struct passwd *pw;
+    return switch_target(cfg, &pw, err, err_len);
+}
+
+int privileges_drop(const struct config *cfg, char *err, size_t err_len)
+{
+    struct passwd *pw;
+    if (switch_target(cfg, &pw, err, err_len) < 0)
+        return -1;
+    if (pw == NULL)
+        return 0;
     if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
         setuid(pw->pw_uid) < 0) {
         snprintf(err, err_len, "cannot switch to user %s: %s", pw->pw_name, strerror(errno));

@@ -44,6 +44,32 @@ class CliTest(unittest.TestCase):
         # -t must not start listening
         self.assertFalse(os.path.exists(self.d.sock_path))
 
+    def test_check_changes_nothing(self):
+        """-t reports what start-up would find but creates nothing: missing
+        spool, quarantine and report directories stay missing."""
+        fresh = os.path.join(self.d.tmp, "fresh")
+        text = self.d.config_text()
+        for path, name in ((self.d.spool, "spool"), (self.d.quarantine, "quarantine"),
+                           (self.d.reports, "reports")):
+            text = text.replace(" = " + path + "\n", " = %s/%s\n" % (fresh, name))
+        rc, out, err = self.run_daemon("-t", "-c", self.write_conf(text))
+        self.assertEqual(rc, 0, out + err)
+        self.assertFalse(os.path.exists(fresh))
+        # ... and a directory that could not be created is an error
+        with open(fresh, "w") as f:
+            f.write("a file where the directories would go\n")
+        rc, out, err = self.run_daemon("-t", "-c", self.d.conf_path)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("spool_dir", out + err)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root")
+    def test_check_refuses_root_without_user(self):
+        """-t refuses what the start would refuse: root without `user`."""
+        text = self.d.config_text().replace("user = root\n", "")
+        rc, out, err = self.run_daemon("-t", "-c", self.write_conf(text))
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("refusing to run as root", out + err)
+
     def test_check_unknown_key(self):
         text = self.d.config_text().replace("[deliver]\n", "[deliver]\nno_such_key = 1\n")
         conf = self.write_conf(text)
