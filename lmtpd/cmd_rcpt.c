@@ -2,7 +2,10 @@
  * cmd_rcpt: RCPT TO with the DSN parameters NOTIFY and ORCPT. The
  * recipient's policy is looked up here, and in maildir mode its Maildir
  * path is computed and checked, so a hostile or unknown address is refused
- * now (550 5.1.3 / 550 5.1.1) rather than after the data.
+ * now (550 5.1.3 / 550 5.1.1) rather than after the data. RFC 5321's
+ * domainless <postmaster> (which every server must accept) gets the
+ * mailbox and policy of postmaster@HOSTNAME in maildir mode, as Postfix
+ * qualifies a bare name with its own domain; the relay gets it as sent.
  */
 #include "lmtpd/session.h"
 #include "common/xalloc.h"
@@ -10,6 +13,7 @@
 #include "scan/policy.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void cmd_rcpt(struct session *s, const struct command *c)
 {
@@ -28,9 +32,13 @@ void cmd_rcpt(struct session *s, const struct command *c)
         session_reply_error(s, &err);
         return;
     }
+    char mailbox[sizeof(args.to) + sizeof(s->cfg->server.hostname)];
+    snprintf(mailbox, sizeof(mailbox), "%s", args.to);
     char maildir[PATH_MAX] = "";
     if (s->cfg->deliver.mode == DELIVER_MAILDIR) {
-        switch (maildir_path_expand(s->cfg->deliver.maildir, args.to,
+        if (strchr(args.to, '@') == NULL) /* the parser lets only postmaster through */
+            snprintf(mailbox, sizeof(mailbox), "%s@%s", args.to, s->cfg->server.hostname);
+        switch (maildir_path_expand(s->cfg->deliver.maildir, mailbox,
                                     s->cfg->deliver.recipient_delimiter, maildir,
                                     sizeof(maildir))) {
         case MAILDIR_PATH_OK:
@@ -52,7 +60,7 @@ void cmd_rcpt(struct session *s, const struct command *c)
     snprintf(r->address, sizeof(r->address), "%s", args.to);
     snprintf(r->orcpt, sizeof(r->orcpt), "%s", args.orcpt);
     r->notify = args.notify;
-    r->policy = policy_lookup(s->cfg, args.to);
+    r->policy = policy_lookup(s->cfg, mailbox);
     if (maildir[0] != '\0')
         r->maildir = xstrdup(maildir);
     session_reply(s, "250 2.1.5 Ok");

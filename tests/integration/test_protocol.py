@@ -112,6 +112,17 @@ class ProtocolTest(h.DaemonTestCase):
         self.assertOneStored("user@example.test", msg)
         conn.quit()
 
+    def test_domainless_postmaster(self):
+        """RFC 5321 4.5.1: <postmaster> without a domain must be accepted;
+        in maildir mode it is postmaster@HOSTNAME's mailbox."""
+        conn = self.d.lmtp()
+        msg = h.simple_message("to the postmaster")
+        _, rr, dr = h.lmtp_send(conn, "s@example.test", ["PostMaster"], msg)
+        self.assertEqual(rr, ["250 2.1.5 Ok"])
+        self.assertReplyRe(dr[0], h.delivered_re("PostMaster"))
+        self.assertOneStored("postmaster@" + h.HOST, msg)
+        conn.quit()
+
     def test_unix_socket_smtplib(self):
         conn = self.d.lmtp(unix=True)
         msg = h.simple_message("via unix socket")
