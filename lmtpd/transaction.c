@@ -296,6 +296,23 @@ static void log_outcome(const struct session *s, const struct recipient *r,
              (unsigned long long)spool_size(s->spool), ms, reply);
 }
 
+/* Whether every recipient's reply has the first one's enhanced status
+ * code ("NNN X.Y.Z text"), so that one text explains them all. */
+static bool same_enhanced_code(const struct envelope *env)
+{
+    const char *first = env->rcpts[0].reply;
+    if (strlen(first) < 6 || first[3] != ' ' || first[4] < '2' || first[4] > '5' || first[5] != '.')
+        return false;
+    size_t len = strcspn(first + 4, " ");
+    for (size_t i = 1; i < env->n_rcpts; i++) {
+        const char *reply = env->rcpts[i].reply;
+        if (strlen(reply) < 4 + len || strncmp(reply + 4, first + 4, len) != 0 ||
+            (reply[4 + len] != ' ' && reply[4 + len] != '\0'))
+            return false;
+    }
+    return true;
+}
+
 /* SMTP: the one reply for the message (SPEC section 4), into out. */
 static void reply_smtp(struct session *s, char *out, size_t out_len)
 {
@@ -311,8 +328,11 @@ static void reply_smtp(struct session *s, char *out, size_t out_len)
         rejected += reply[0] == '5';
     }
     if (rejected == env->n_rcpts) {
-        if (strncmp(env->rcpts[0].reply, "552", 3) == 0)
+        const char *first = env->rcpts[0].reply;
+        if (strncmp(first, "552", 3) == 0)
             snprintf(out, out_len, "552 5.3.4 Message size exceeds fixed limit");
+        else if (same_enhanced_code(env))
+            snprintf(out, out_len, "554 %s", first + 4); /* one reason: say it */
         else
             snprintf(out, out_len, "554 5.7.1 Message rejected for all recipients");
         return;

@@ -171,6 +171,20 @@ class TestVirusReject(ScanningCase):
                          "554 5.7.0 <u@example.test> rejected: virus Eicar-Test-Signature.UNOFFICIAL")
         self.assertEqual(self.d.message_files(), [])
 
+    def test_smtp_rejection_gives_the_reason(self):
+        """SMTP's one reply: when every recipient is refused for the same
+        reason, the 554 carries that reason, not a generic text."""
+        with smtplib.SMTP("127.0.0.1", self.d.smtp_port, timeout=h.IO_TIMEOUT) as c:
+            c.ehlo("client.test")
+            c.mail("sender@example.test")
+            for rcpt in ("u@example.test", "v@example.test"):
+                self.assertEqual(c.rcpt(rcpt)[0], 250)
+            code, text = c.data(eicar_message())
+        self.assertEqual(code, 554)
+        self.assertEqual(text.decode(), "5.7.0 <u@example.test> rejected: virus "
+                         "Eicar-Test-Signature.UNOFFICIAL")
+        self.assertEqual(self.d.message_files(), [])
+
 
 class TestClamTmpDir(ScanningCase):
     """[clamav] tmp_dir: created at start-up and used for libclamav's
