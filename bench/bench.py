@@ -13,7 +13,9 @@ system before the next repeat starts, so drift hits all of them alike):
   maildir  lmtpscand Maildir scanners off, lmtpscand libclamav only,
            lmtpscand relay mode to smtp-sink, Dovecot LMTP, and the load
            generator against smtp-sink -L (its own ceiling)
-  full     lmtpscand libclamav + spamd, spamd alone (spamc), amavisd-new
+  full     lmtpscand libclamav + spamd, spamd alone (spamc), amavisd-new;
+           with 1-3 recipients also lmtpscand with one spamd user for the
+           site (the cost of per-recipient SpamAssassin preferences)
   size     synthetic 4 KB, 100 KB, 10 MB messages
   memory   RSS growth for one 10 MB message, clamscan's growth on the same
            bytes, 32 concurrent 40 MB mails against the scan_memory budget
@@ -52,6 +54,9 @@ LABELS = {
     "dovecot": "Dovecot LMTP, Maildir",
     "sink": "smtp-sink -L (load generator ceiling)",
     "lmtpscand-full": "lmtpscand Maildir, libclamav + spamd",
+    "lmtpscand-full-site": "lmtpscand Maildir, libclamav + spamd, one spamd user for "
+                           "the site (`spamd_user = sitewide`: one spamd request per "
+                           "message, as amavisd-new makes)",
     "spamd": "spamd alone (spamc -R)",
     "amavisd": "amavisd-new (clamd + SpamAssassin) to smtp-sink",
 }
@@ -420,6 +425,14 @@ def main(argv):
                 if full:
                     systems.append(System("lmtpscand-full", full.port,
                                           trees={"lmtpscand-full": full, "spamd": spd}))
+                if "1-3" in P["rcpt"]:
+                    site1 = start(started, servers.lmtpscand, binary, work + "/l-full-site",
+                                  clamav=True, sigdir=sigdir, spamd_port=spd.port,
+                                  spamd_user="sitewide")
+                    if site1:
+                        systems.append(System("lmtpscand-full-site", site1.port,
+                                              trees={"lmtpscand-full-site": site1,
+                                                     "spamd": spd}))
                 systems.append(System("spamd", spd.port, trees={"spamd": spd},
                                       spamc=True))
             cd = start(started, servers.clamd, work + "/clamd", sigdir)
@@ -442,13 +455,15 @@ def main(argv):
             # warm-up: the first messages through SpamAssassin compile rules
             for s in systems:
                 run_point(s, lf_files[:4] if s.spamc else corpus[:4], 4, 2, "1")
+            # per-recipient spamd users only differ with several recipients
+            one_rcpt = tuple(s.key for s in systems if s.key != "lmtpscand-full-site")
             pts = [dict(conc=c, rcpt="1", size="corpus", count=P["n_full"],
-                        load=corpus[:P["n_full"]], spamc_load=lf_files)
+                        load=corpus[:P["n_full"]], spamc_load=lf_files, only=one_rcpt)
                    for c in P["conc"]]
             if "1-3" in P["rcpt"]:
                 pts.append(dict(conc=8, rcpt="1-3", size="corpus", count=P["n_full"],
                                 load=corpus[:P["n_full"]], spamc_load=lf_files,
-                                only=("lmtpscand-full", "amavisd")))
+                                only=("lmtpscand-full", "lmtpscand-full-site", "amavisd")))
             run_matrix("full", systems, pts, P["repeats"], results)
             stop_all()
 

@@ -130,7 +130,7 @@ def _write(path, text, mode=0o644):
 
 def lmtpscand(binary, work, *, clamav=False, sigdir=None, spamd_port=None,
               relay_port=None, scan_memory=None, clamav_limits=None, max_sessions=64,
-              max_message_size="50M"):
+              max_message_size="50M", spamd_user=None):
     os.makedirs(work, exist_ok=True)
     for d in ("spool", "quarantine", "reports", "mail"):
         os.makedirs(os.path.join(work, d), exist_ok=True)
@@ -173,7 +173,7 @@ dir = {work}/reports
 spam_scan = {spam}
 virus_scan = {clam}
 spam_block_level = 1000
-""".format(port=port, work=work, clam="yes" if clamav else "no",
+{spamd_user}""".format(port=port, work=work, clam="yes" if clamav else "no",
            sigdir=sigdir or work, spam="yes" if spamd_port else "no",
            spamd_port=spamd_port or 783,
            mode="relay" if relay_port else "maildir",
@@ -181,7 +181,8 @@ spam_block_level = 1000
            scan_memory=("scan_memory = %s\n" % scan_memory if scan_memory else "") +
            ("max_file_size = %s\nmax_scan_size = %s\n" % clamav_limits
             if clamav_limits else ""),
-           max_sessions=max_sessions, max_message_size=max_message_size)
+           max_sessions=max_sessions, max_message_size=max_message_size,
+           spamd_user="spamd_user = %s\n" % spamd_user if spamd_user else "")
     conf = os.path.join(work, "lmtpscan.conf")
     _write(conf, cfg)
     return Server("lmtpscand", [binary, "-f", "-c", conf],
