@@ -303,7 +303,7 @@ def plan(args):
                     big40=False)
     return dict(conc=[1, 2, 8, 32], rcpt=["1", "1-3"], n_corpus=500, n_corpus_max=3000,
                 point_s=2.0, n_full=120,
-                repeats=3, sizes=[("4K", 4096, 300), ("100K", 102400, 150),
+                repeats=5, sizes=[("4K", 4096, 300), ("100K", 102400, 150),
                                   ("10M", 10 * 1024 * 1024, 12)],
                 big40=True)
 
