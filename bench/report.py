@@ -98,10 +98,11 @@ def results_md(doc, png_name, plotted):
                "1 or 1-3 recipients per message; synthetic MIME mails of 4 KB, 100 KB and "
                "10 MB (a base64 attachment). Latency: from the end-of-data dot to the last "
                "reply for it.")
-    out.append("- What limits whom: Maildir delivery waits for two fsyncs per message "
-               "(the file and new/); with scanners on, SpamAssassin's rules take about "
-               "100 ms of CPU per message in spamd and in amavisd-new alike, so on 2 "
-               "cores both full-scanning setups are bound by the same SpamAssassin work. "
+    out.append("- What limits whom: lmtpscand waits for four fsyncs per message (the "
+               "Maildir file and new/, the report and its directory); with scanners on, "
+               "SpamAssassin's rules take 80-100 ms of CPU per message in spamd and in "
+               "amavisd-new alike, so on 2 cores both full-scanning setups are bound by "
+               "the same SpamAssassin work (the ceiling line under the targets). "
                "amavisd-new admits only its 2 children's sessions: the other clients wait "
                "for the greeting, which the end-of-data latency does not include.")
     out.append("- CPU ms per message: utime+stime of each server's whole process tree "
