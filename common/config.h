@@ -106,11 +106,11 @@ struct config {
         char spool_dir[PATH_MAX];
         enum log_target log;
     } server;
-    struct {
+    struct clamav_config {
         bool enabled;
         char database[PATH_MAX];
         char tmp_dir[PATH_MAX]; /* libclamav's temporary files; empty: $TMPDIR or /tmp */
-        unsigned reload_check; /* seconds, 0 = never */
+        unsigned reload_check;  /* seconds, 0 = never */
         enum clamav_reload reload;
         uint64_t max_scan_size;
         uint64_t max_file_size;

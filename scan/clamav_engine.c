@@ -75,16 +75,7 @@ const char *clamav_version(void)
 
 void clamav_settings_from_config(const struct config *cfg, struct clamav_settings *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->enabled = cfg->clamav.enabled;
-    snprintf(out->database, sizeof(out->database), "%s", cfg->clamav.database);
-    snprintf(out->tmp_dir, sizeof(out->tmp_dir), "%s", cfg->clamav.tmp_dir);
-    out->reload_check = cfg->clamav.reload_check;
-    out->reload = cfg->clamav.reload;
-    out->max_scan_size = cfg->clamav.max_scan_size;
-    out->max_file_size = cfg->clamav.max_file_size;
-    out->max_recursion = cfg->clamav.max_recursion;
-    out->max_files = cfg->clamav.max_files;
+    out->clamav = cfg->clamav;
     out->scan_timeout = cfg->server.scan_timeout;
 }
 
@@ -134,34 +125,35 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
     }
     if (scantime_ms > UINT32_MAX)
         scantime_ms = UINT32_MAX;
-    if (set_num(e, CL_ENGINE_MAX_SCANSIZE, (long long)s->max_scan_size, "max_scan_size", err,
+    if (set_num(e, CL_ENGINE_MAX_SCANSIZE, (long long)s->clamav.max_scan_size, "max_scan_size", err,
                 errlen) < 0 ||
-        set_num(e, CL_ENGINE_MAX_FILESIZE, (long long)s->max_file_size, "max_file_size", err,
+        set_num(e, CL_ENGINE_MAX_FILESIZE, (long long)s->clamav.max_file_size, "max_file_size", err,
                 errlen) < 0 ||
-        set_num(e, CL_ENGINE_MAX_RECURSION, s->max_recursion, "max_recursion", err, errlen) < 0 ||
-        set_num(e, CL_ENGINE_MAX_FILES, s->max_files, "max_files", err, errlen) < 0 ||
+        set_num(e, CL_ENGINE_MAX_RECURSION, s->clamav.max_recursion, "max_recursion", err, errlen) <
+            0 ||
+        set_num(e, CL_ENGINE_MAX_FILES, s->clamav.max_files, "max_files", err, errlen) < 0 ||
         (scantime_ms > 0 &&
          set_num(e, CL_ENGINE_MAX_SCANTIME, scantime_ms, "scan_timeout", err, errlen) < 0))
         goto free_engine;
     /* libclamav makes a temporary directory for every scan: on a tmpfs
      * that costs no disk metadata writes. */
-    if (s->tmp_dir[0] != '\0') {
-        rc = cl_engine_set_str(e, CL_ENGINE_TMPDIR, s->tmp_dir);
+    if (s->clamav.tmp_dir[0] != '\0') {
+        rc = cl_engine_set_str(e, CL_ENGINE_TMPDIR, s->clamav.tmp_dir);
         if (rc != CL_SUCCESS) {
-            snprintf(err, errlen, "clamav: tmp_dir %s: %s", s->tmp_dir, cl_strerror(rc));
+            snprintf(err, errlen, "clamav: tmp_dir %s: %s", s->clamav.tmp_dir, cl_strerror(rc));
             goto free_engine;
         }
     }
 
-    rc = cl_load(s->database, e, &signo, CL_DB_STDOPT);
+    rc = cl_load(s->clamav.database, e, &signo, CL_DB_STDOPT);
     if (rc != CL_SUCCESS) {
-        snprintf(err, errlen, "clamav: loading %s: %s", s->database, cl_strerror(rc));
+        snprintf(err, errlen, "clamav: loading %s: %s", s->clamav.database, cl_strerror(rc));
         goto free_engine;
     }
     cl_engine_set_clcb_virus_found(e, on_virus_found);
     rc = cl_engine_compile(e);
     if (rc != CL_SUCCESS) {
-        snprintf(err, errlen, "clamav: compiling %s: %s", s->database, cl_strerror(rc));
+        snprintf(err, errlen, "clamav: compiling %s: %s", s->clamav.database, cl_strerror(rc));
         goto free_engine;
     }
 
@@ -221,7 +213,7 @@ static int reload_locked(struct clamav_engine *ce, char *err, size_t errlen)
     struct clamav_ref *ref;
     cl_error_t rc;
 
-    if (!s->enabled) {
+    if (!s->clamav.enabled) {
         install(ce, NULL, STATE_NONE, NULL);
         if (ce->have_dbstat) {
             cl_statfree(&ce->dbstat);
@@ -232,18 +224,18 @@ static int reload_locked(struct clamav_engine *ce, char *err, size_t errlen)
 
     /* Stat first: a change during the load is seen by the next check. */
     memset(&st, 0, sizeof(st));
-    rc = cl_statinidir(s->database, &st);
+    rc = cl_statinidir(s->clamav.database, &st);
     if (rc != CL_SUCCESS) {
-        snprintf(err, errlen, "clamav: reading %s: %s", s->database, cl_strerror(rc));
+        snprintf(err, errlen, "clamav: reading %s: %s", s->clamav.database, cl_strerror(rc));
         return -1;
     }
 
-    if (s->reload == RELOAD_BLOCKING)
+    if (s->clamav.reload == RELOAD_BLOCKING)
         install(ce, NULL, STATE_LOADING, NULL);
     ref = load_engine(s, err, errlen);
     if (ref == NULL) {
         cl_statfree(&st);
-        if (s->reload == RELOAD_BLOCKING)
+        if (s->clamav.reload == RELOAD_BLOCKING)
             install(ce, NULL, STATE_FAILED, err);
         return -1;
     }
@@ -252,8 +244,8 @@ static int reload_locked(struct clamav_engine *ce, char *err, size_t errlen)
         cl_statfree(&ce->dbstat);
     ce->dbstat = st;
     ce->have_dbstat = true;
-    log_info("clamav: engine loaded from %s: ClamAV %s, %u signatures", s->database, cl_retver(),
-             ref->signatures);
+    log_info("clamav: engine loaded from %s: ClamAV %s, %u signatures", s->clamav.database,
+             cl_retver(), ref->signatures);
     return 0;
 }
 
@@ -268,7 +260,7 @@ static void *watcher_main(void *arg)
     while (!ce->watch_stop) {
         unsigned interval;
         pthread_mutex_lock(&ce->reload_lock);
-        interval = ce->settings.reload_check;
+        interval = ce->settings.clamav.reload_check;
         pthread_mutex_unlock(&ce->reload_lock);
 
         struct timespec until;
@@ -289,7 +281,7 @@ static void *watcher_main(void *arg)
         pthread_mutex_unlock(&ce->lock);
         int changed = !ce->have_dbstat ? 1 : cl_statchkdir(&ce->dbstat);
         if (changed != 0 || failed) {
-            log_info("clamav: database %s changed, reloading", ce->settings.database);
+            log_info("clamav: database %s changed, reloading", ce->settings.clamav.database);
             if (reload_locked(ce, err, sizeof(err)) < 0)
                 log_error("%s (keeping the running engine)", err);
         }
@@ -318,7 +310,8 @@ static void watcher_start(struct clamav_engine *ce)
     pthread_attr_t attr;
     int rc;
 
-    if (ce->watcher_running || !ce->settings.enabled || ce->settings.reload_check == 0)
+    if (ce->watcher_running || !ce->settings.clamav.enabled ||
+        ce->settings.clamav.reload_check == 0)
         return;
     ce->watch_stop = false;
     pthread_attr_init(&attr);
@@ -367,13 +360,13 @@ int clamav_engine_reload(struct clamav_engine *ce, const struct clamav_settings 
     if (s != NULL)
         ce->settings = *s;
     rc = reload_locked(ce, err, errlen);
-    if (rc < 0 && ce->settings.reload == RELOAD_CONCURRENT) {
+    if (rc < 0 && ce->settings.clamav.reload == RELOAD_CONCURRENT) {
         /* keep the running engine and the settings it was built from, but
          * take the new check interval so a fixed database is picked up */
-        unsigned check = ce->settings.reload_check;
+        unsigned check = ce->settings.clamav.reload_check;
         ce->settings = prev;
-        if (prev.enabled)
-            ce->settings.reload_check = check;
+        if (prev.clamav.enabled)
+            ce->settings.clamav.reload_check = check;
     }
     pthread_mutex_unlock(&ce->reload_lock);
     watcher_start(ce);

@@ -23,21 +23,11 @@
 #include "common/spool.h"
 #include "scan/scan.h"
 
-#include <limits.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* What the engine is built from: the [clamav] section plus scan_timeout. */
 struct clamav_settings {
-    bool enabled;
-    char database[PATH_MAX];
-    char tmp_dir[PATH_MAX]; /* CL_ENGINE_TMPDIR; empty: libclamav's default */
-    unsigned reload_check; /* seconds, 0 = never */
-    enum clamav_reload reload;
-    uint64_t max_scan_size;
-    uint64_t max_file_size;
-    unsigned max_recursion;
-    unsigned max_files;
+    struct clamav_config clamav;
     unsigned scan_timeout; /* seconds: CL_ENGINE_MAX_SCANTIME */
 };
 
