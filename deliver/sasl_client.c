@@ -131,6 +131,16 @@ static int send_encoded(struct smtp_conn *c, const char *mech, const char *out, 
     return smtp_cmd(c, "%s", b64);
 }
 
+void sasl_security_policy(sasl_conn_t *conn)
+{
+    sasl_security_properties_t props;
+    memset(&props, 0, sizeof(props));
+    props.max_ssf = 0;
+    props.maxbufsize = 0;
+    props.security_flags = SASL_SEC_NOANONYMOUS;
+    (void)sasl_setprop(conn, SASL_SEC_PROPS, &props);
+}
+
 enum sasl_auth_result sasl_client_authenticate(struct smtp_conn *c, const char *server_name,
                                                const char *username, const char *password,
                                                struct smtp_reply *last, char *err, size_t errlen)
@@ -162,14 +172,7 @@ enum sasl_auth_result sasl_client_authenticate(struct smtp_conn *c, const char *
         snprintf(err, errlen, "sasl_client_new: %s", sasl_errstring(rc, NULL, NULL));
         goto out;
     }
-    /* No security layer; plaintext mechanisms allowed (the relay is a
-     * local re-injection listener as a rule), anonymous not. */
-    sasl_security_properties_t props;
-    memset(&props, 0, sizeof(props));
-    props.max_ssf = 0;
-    props.maxbufsize = 0;
-    props.security_flags = SASL_SEC_NOANONYMOUS;
-    (void)sasl_setprop(conn, SASL_SEC_PROPS, &props);
+    sasl_security_policy(conn);
 
     const char *out = NULL, *mech = NULL;
     unsigned outlen = 0;

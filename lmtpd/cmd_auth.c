@@ -97,14 +97,7 @@ static sasl_conn_t *session_sasl(struct session *s)
         log_error("sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
         return NULL;
     }
-    /* No security layer (we have none to offer); plaintext mechanisms
-     * allowed, anonymous not: Postfix's smtpd default. */
-    sasl_security_properties_t props;
-    memset(&props, 0, sizeof(props));
-    props.max_ssf = 0;
-    props.maxbufsize = 0;
-    props.security_flags = SASL_SEC_NOANONYMOUS;
-    (void)sasl_setprop(conn, SASL_SEC_PROPS, &props);
+    sasl_security_policy(conn);
     s->sasl = conn;
     return conn;
 }
