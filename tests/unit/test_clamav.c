@@ -130,6 +130,18 @@ static struct spool *eicar_mail(size_t pad)
 static const char plain_mail[] = "From: a@example.com\r\nTo: b@example.com\r\nSubject: hello\r\n"
                                  "Message-ID: <1@example.com>\r\n\r\nJust a plain mail.\r\n";
 
+/* plain_mail with `lines` more body lines of 44 bytes. */
+static struct spool *padded_plain_mail(int lines)
+{
+    struct spool *sp = spool_new(tmpdir);
+    assert_non_null(sp);
+    assert_int_equal(spool_write(sp, plain_mail, sizeof(plain_mail) - 1), 0);
+    for (int i = 0; i < lines; i++)
+        assert_int_equal(spool_write(sp, "more text, nothing to see here............\r\n", 44), 0);
+    assert_int_equal(spool_finish(sp), 0);
+    return sp;
+}
+
 static struct clamav_engine *engine_for(const struct config *cfg)
 {
     struct clamav_settings s;
@@ -202,11 +214,7 @@ static void test_on_disk_spool(void **state)
     spool_free(sp);
 
     /* a large clean one */
-    sp = spool_new(tmpdir);
-    assert_int_equal(spool_write(sp, plain_mail, sizeof(plain_mail) - 1), 0);
-    for (int i = 0; i < 3000; i++)
-        assert_int_equal(spool_write(sp, "more text, nothing to see here............\r\n", 44), 0);
-    assert_int_equal(spool_finish(sp), 0);
+    sp = padded_plain_mail(3000);
     assert_true(spool_fd(sp) >= 0);
     scan_with(ce, sp, CLAMAV_CLEAN, NULL);
     spool_free(sp);
@@ -226,11 +234,7 @@ static void test_limits(void **state)
     struct spool *sp;
 
     /* over max_file_size / max_scan_size: limits, never clean or virus */
-    sp = spool_new(tmpdir);
-    assert_int_equal(spool_write(sp, plain_mail, sizeof(plain_mail) - 1), 0);
-    for (int i = 0; i < 20; i++)
-        assert_int_equal(spool_write(sp, "more text, nothing to see here............\r\n", 44), 0);
-    assert_int_equal(spool_finish(sp), 0);
+    sp = padded_plain_mail(20);
     memset(&r, 0, sizeof(r));
     clamav_engine_scan(ce, sp, &r, NULL);
     assert_int_equal(r.status, CLAMAV_LIMITS);
