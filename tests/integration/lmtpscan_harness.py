@@ -19,6 +19,7 @@ The daemon binary comes from $LMTPSCAND (set by CMake); else the
 conventional build/lmtpd/lmtpscand of the source tree.
 """
 
+import base64
 import os
 import re
 import shutil
@@ -620,6 +621,24 @@ def simple_message(subject="test", body="Hello.\n", extra_headers=""):
     return crlf("From: <sender@example.test>\nTo: <rcpt@example.test>\n"
                 "Subject: %s\nMessage-ID: <%s@lmtpscan.test>\n%s\n%s"
                 % (subject, subject.replace(" ", "-"), extra_headers, body))
+
+
+# The EICAR test string; the daemon's test database knows it.
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def eicar_message(subject="eicar"):
+    """A MIME mail with EICAR as a base64 attachment."""
+    att = base64.encodebytes(EICAR.encode()).decode()
+    return crlf(
+        "From: <a@example.test>\nTo: <b@example.test>\nSubject: %s\n"
+        "Message-ID: <eicar@example.test>\n"
+        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
+        "--XX\nContent-Type: text/plain\n\nsee attachment\n"
+        "--XX\nContent-Type: application/octet-stream; name=\"eicar.com\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=\"eicar.com\"\n\n"
+        % subject + att + "--XX--\n")
 
 
 def main():

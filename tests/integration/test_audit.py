@@ -10,7 +10,6 @@ Maildir and the release is recorded in the report), `delete`, each
 refusing bad input with exit 2 and a clear message.
 """
 
-import base64
 import glob
 import json
 import os
@@ -29,7 +28,6 @@ import lmtpscan_harness as h  # noqa: E402
 
 NS = {"r": "urn:lmtpscan:report:1"}
 XSD = os.path.join(h.SOURCE_DIR, "conf", "report.xsd")
-EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 TOOL_TIMEOUT = 60
 STATE = {}
 
@@ -51,17 +49,6 @@ def tearDownModule():
     shutil.rmtree(STATE.get("tmp", ""), ignore_errors=True)
 
 
-def eicar_message(subject="eicar"):
-    att = base64.encodebytes(EICAR.encode()).decode()
-    return h.crlf(
-        "From: <a@example.test>\nTo: <b@example.test>\nSubject: %s\n"
-        "Message-ID: <eicar@example.test>\n"
-        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
-        "--XX\nContent-Type: text/plain\n\nsee attachment\n"
-        "--XX\nContent-Type: application/octet-stream; name=\"eicar.com\"\n"
-        "Content-Transfer-Encoding: base64\n"
-        "Content-Disposition: attachment; filename=\"eicar.com\"\n\n"
-        % subject + att + "--XX--\n")
 
 
 class AuditCase(h.DaemonTestCase):
@@ -232,7 +219,7 @@ class TestReports(AuditCase):
 class TestQuarantine(AuditCase):
 
     def quarantine_eicar(self, rcpts):
-        _, _, replies = self.send(rcpts, eicar_message())
+        _, _, replies = self.send(rcpts, h.eicar_message())
         self.assertEqual(len(replies), len(rcpts))
         for r in replies:
             self.assertReplyRe(r, r"250 2\.7\.0 <[^>]+> quarantined %s" % h.MAIL_ID_RE)
@@ -272,7 +259,7 @@ class TestQuarantine(AuditCase):
         self.assertEqual(data[0]["mail_id"], mail_id)
         self.assertEqual(data[0]["recipients"], rcpts)
         self.assertEqual(data[0]["sender"], "sender@example.test")
-        self.assertEqual(data[0]["size"], len(eicar_message()))
+        self.assertEqual(data[0]["size"], len(h.eicar_message()))
 
         # show: the envelope, then the header section only
         rc, out, err = self.tool("quarantine", "show", mail_id)
@@ -294,7 +281,7 @@ class TestQuarantine(AuditCase):
             with open(files[0], "rb") as f:
                 got = f.read()
             self.assertTrue(got.startswith(b"Received: by " + h.HOST.encode()), got[:200])
-            self.assertTrue(got.endswith(h.to_lf(eicar_message())))
+            self.assertTrue(got.endswith(h.to_lf(h.eicar_message())))
 
         # release to another address
         rc, out, err = self.tool("quarantine", "release", mail_id, "--rcpt", "<other@example.test>")
@@ -448,7 +435,7 @@ class TestRelayRelease(AuditCase):
         return args
 
     def test_release_through_the_relay(self):
-        _, _, replies = self.send(["r1@example.test", "r2@example.test"], eicar_message())
+        _, _, replies = self.send(["r1@example.test", "r2@example.test"], h.eicar_message())
         for r in replies:
             self.assertReplyRe(r, r"250 2\.7\.0 <[^>]+> quarantined %s" % h.MAIL_ID_RE)
         mail_id = mail_id_of(replies[0])
@@ -463,7 +450,7 @@ class TestRelayRelease(AuditCase):
         self.assertEqual([r.split()[1] for r in rcpts],
                          ["TO:<r1@example.test>", "TO:<r2@example.test>"])
         self.assertTrue(data.startswith(b"Received: by "), data[:200])
-        self.assertTrue(data.endswith(h.dot_stuff(eicar_message())), data[-200:])
+        self.assertTrue(data.endswith(h.dot_stuff(h.eicar_message())), data[-200:])
         root = self.load_report(mail_id)
         rel = root.findall("r:release", NS)
         self.assertEqual(len(rel), 2)

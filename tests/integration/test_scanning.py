@@ -12,7 +12,6 @@ User per recipient and one request per distinct user; spamd down gives
 the subject tag; SIGHUP during a load loses nothing.
 """
 
-import base64
 import os
 import re
 import signal
@@ -30,7 +29,6 @@ import lmtpscan_harness as h  # noqa: E402
 GTUBE = "/usr/share/doc/spamassassin/examples/sample-spam.txt"
 HAM = "/usr/share/doc/spamassassin/examples/sample-nonspam.txt"
 TESTFILES = "/usr/share/clamav-testfiles"
-EICAR = (r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 SPAMD_START_TIMEOUT = 90.0
 
 SPAMD = {}
@@ -98,21 +96,6 @@ def spamd_log_size():
     return os.path.getsize(SPAMD["log"])
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def eicar_message():
-    att = base64.encodebytes(EICAR.encode()).decode()
-    return h.crlf(
-        "From: <a@example.test>\nTo: <b@example.test>\nSubject: eicar\n"
-        "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"XX\"\n\n"
-        "--XX\nContent-Type: text/plain\n\nsee attachment\n"
-        "--XX\nContent-Type: application/octet-stream; name=\"eicar.com\"\n"
-        "Content-Transfer-Encoding: base64\n"
-        "Content-Disposition: attachment; filename=\"eicar.com\"\n\n"
-        + att + "--XX--\n")
 
 
 class ScanningCase(h.DaemonTestCase):
@@ -139,19 +122,19 @@ class ScanningCase(h.DaemonTestCase):
 
 class TestClamAV(ScanningCase):
     def test_clam_mail_is_quarantined(self):
-        msg = read(os.path.join(TESTFILES, "clam.mail"))
+        msg = h.read_file(os.path.join(TESTFILES, "clam.mail"))
         _, _, data = self.send(["u@example.test"], h.crlf(msg))
         self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined (%s)" % h.MAIL_ID_RE)
         mail_id = data[0].rsplit(" ", 1)[1]
         eml = os.path.join(self.d.quarantine, mail_id + ".eml")
-        self.assertEqual(read(eml), h.crlf(msg))
-        env = read(os.path.join(self.d.quarantine, mail_id + ".env")).decode()
+        self.assertEqual(h.read_file(eml), h.crlf(msg))
+        env = h.read_file(os.path.join(self.d.quarantine, mail_id + ".env")).decode()
         self.assertIn("rcpt: <u@example.test>", env)
         self.assertIn("ClamAV-Test-File.UNOFFICIAL", env)
         self.assertEqual(self.d.message_files(), [])
 
     def test_clam_exe_mbox_base64(self):
-        msg = read(os.path.join(TESTFILES, "clam.exe.mbox.base64"))
+        msg = h.read_file(os.path.join(TESTFILES, "clam.exe.mbox.base64"))
         # an mbox: drop the "From " separator line so it is a message
         if msg.startswith(b"From "):
             msg = msg.split(b"\n", 1)[1]
@@ -166,7 +149,7 @@ class TestVirusReject(ScanningCase):
         return args
 
     def test_eicar_attachment_rejected(self):
-        _, _, data = self.send(["u@example.test"], eicar_message())
+        _, _, data = self.send(["u@example.test"], h.eicar_message())
         self.assertReply(data[0],
                          "554 5.7.0 <u@example.test> rejected: virus Eicar-Test-Signature.UNOFFICIAL")
         self.assertEqual(self.d.message_files(), [])
@@ -179,7 +162,7 @@ class TestVirusReject(ScanningCase):
             c.mail("sender@example.test")
             for rcpt in ("u@example.test", "v@example.test"):
                 self.assertEqual(c.rcpt(rcpt)[0], 250)
-            code, text = c.data(eicar_message())
+            code, text = c.data(h.eicar_message())
         self.assertEqual(code, 554)
         self.assertEqual(text.decode(), "5.7.0 <u@example.test> rejected: virus "
                          "Eicar-Test-Signature.UNOFFICIAL")
@@ -198,7 +181,7 @@ class TestClamTmpDir(ScanningCase):
 
     def test_scans_use_tmp_dir(self):
         self.assertTrue(os.path.isdir(self.tmp_dir))
-        _, _, data = self.send(["u@example.test"], eicar_message())
+        _, _, data = self.send(["u@example.test"], h.eicar_message())
         self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
         # libclamav removes what it made there once the scan is over
         self.assertEqual(os.listdir(self.tmp_dir), [])
@@ -211,7 +194,7 @@ class TestSpam(ScanningCase):
         return args
 
     def test_gtube_lands_in_junk_with_headers(self):
-        msg = h.crlf(read(GTUBE))
+        msg = h.crlf(h.read_file(GTUBE))
         _, _, data = self.send(["u@example.test"], msg)
         self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
         self.assertEqual(self.d.stored("u@example.test"), [])
@@ -219,7 +202,7 @@ class TestSpam(ScanningCase):
         self.assertEqual(len(files), 1, self._ctx())
         maildir = self.d.maildir("u@example.test")
         self.assertTrue(os.path.exists(os.path.join(maildir, ".Junk", "maildirfolder")))
-        got = read(files[0])
+        got = h.read_file(files[0])
         head = got.split(b"\n\n", 1)[0].decode("utf-8", "replace")
         self.assertIn("\nX-Spam-Flag: YES\n", head)
         self.assertRegex(head, r"\nX-Spam-Status: Yes, score=1\d\d\d\.\d required=5\.0 tests=[^\n]*GTUBE")
@@ -232,16 +215,16 @@ class TestSpam(ScanningCase):
 
     def test_ham_is_clean_and_forged_headers_removed(self):
         msg = h.crlf("X-Spam-Flag: YES\nX-Spam-Status: Yes, forged\n\tfolded\n"
-                     "X-Virus-Scanned: forged\n") + h.crlf(read(HAM))
+                     "X-Virus-Scanned: forged\n") + h.crlf(h.read_file(HAM))
         _, _, data = self.send(["u@example.test"], msg)
         self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
         files = self.d.stored("u@example.test")
         self.assertEqual(len(files), 1)
-        got = read(files[0])
+        got = h.read_file(files[0])
         self.assertNotIn(b"forged", got)
         self.assertNotIn(b"X-Spam-Flag", got)
         # everything else of the original is there, unchanged
-        self.assertTrue(got.endswith(h.to_lf(h.crlf(read(HAM)))))
+        self.assertTrue(got.endswith(h.to_lf(h.crlf(h.read_file(HAM)))))
         self.assertRegex(self.d.stderr(), r"removed 3 incoming verdict header field")
 
 
@@ -255,7 +238,7 @@ class TestThreePolicies(ScanningCase):
     def test_three_recipients_three_replies_and_spamd_users(self):
         before = spamd_log_size()
         _, rcpt, data = self.send(["a@example.test", "b@example.test", "c@other.test"],
-                                  h.crlf(read(GTUBE)))
+                                  h.crlf(h.read_file(GTUBE)))
         self.assertEqual([r[:3] for r in rcpt], ["250"] * 3)
         self.assertReplyRe(data[0], h.delivered_re("a@example.test"))
         self.assertReply(data[1], "554 5.7.1 <b@example.test> rejected: spam")

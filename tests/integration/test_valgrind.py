@@ -32,7 +32,6 @@ h.START_TIMEOUT = 180.0
 h.STOP_TIMEOUT = 120.0
 h.IO_TIMEOUT = 120.0
 
-EICAR = (r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 HAM_REPORT = (b"Spam detection software has checked this message.\r\n\r\n"
               b"Content analysis details:   (1.2 points, 5.0 required)\r\n\r\n"
               b" pts rule name              description\r\n"
@@ -167,7 +166,7 @@ class ValgrindTest(h.DaemonTestCase):
         self.assertReplyRe(dr[0], h.delivered_re("big@vg.test"))
         self.assertOneStored("big@vg.test", big)
 
-        virus = h.simple_message("vg virus", EICAR + "\n")
+        virus = h.simple_message("vg virus", h.EICAR + "\n")
         _m, _rr, dr = h.lmtp_send(conn, "s@example.test", ["v@vg.test"], virus)
         self.assertReplyRe(dr[0], r"250 2\.7\.0 <v@vg\.test> quarantined %s" % h.MAIL_ID_RE)
         conn.quit()
