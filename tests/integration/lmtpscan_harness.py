@@ -623,6 +623,15 @@ def simple_message(subject="test", body="Hello.\n", extra_headers=""):
                 % (subject, subject.replace(" ", "-"), extra_headers, body))
 
 
+def make_test_signatures(parent, timeout=60):
+    """Builds the two-signature ClamAV test database in parent/clamav with
+    tests/make-test-signatures.sh; returns its path."""
+    db = os.path.join(parent, "clamav")
+    subprocess.run([os.path.join(SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
+                   check=True, timeout=timeout, stdout=subprocess.DEVNULL)
+    return db
+
+
 # The EICAR test string; the daemon's test database knows it.
 EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 

@@ -39,9 +39,7 @@ def admin_path():
 def setUpModule():
     tmp = tempfile.mkdtemp(prefix="lmtpscan-audit-")
     STATE["tmp"] = tmp
-    db = os.path.join(tmp, "clamav")
-    subprocess.run([os.path.join(h.SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
-                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    db = h.make_test_signatures(tmp)
     STATE["db"] = db
 
 

@@ -48,11 +48,6 @@ def message(subject, body="Hello from the Postfix test.\n", sender="alice@exampl
                   % (sender, to, subject, re.sub(r"\W", "-", subject), body))
 
 
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def make_sasldb(directory, conf_name, users, realm):
     """A sasldb with users {name: password} and a libsasl2 config file
     conf_name (e.g. lmtpscan.conf) in directory using it."""
@@ -152,7 +147,7 @@ class FinalDeliveryUnix(PostfixCase):
         for rcpt in ("bob@example.test", "carol@example.test"):
             files = self.wait_file(lambda: self.d.stored(rcpt))
             self.assertEqual(len(files), 1)
-            got = read(files[0])
+            got = h.read_file(files[0])
             self.assertTrue(got.startswith(b"Received: from mx.lmtpscan.invalid"), got[:300])
             self.assertIn(b"(lmtpscan) with LMTP id", got)
             # Postfix's own Received header follows ours
@@ -174,7 +169,7 @@ class FinalDeliveryUnix(PostfixCase):
         self.assertIn("550 5.1.1", line)
         # the bounce goes back to alice through virtual_transport too
         files = self.wait_file(lambda: self.d.stored("alice@example.test"))
-        self.assertIn(b"carol@example.test", read(files[0]))
+        self.assertIn(b"carol@example.test", h.read_file(files[0]))
 
 
 class FinalDeliveryInet(PostfixCase):
@@ -187,7 +182,7 @@ class FinalDeliveryInet(PostfixCase):
         line = self.wait_sent("bob@example.test")[0]
         self.assertIn("127.0.0.1[127.0.0.1]:%d" % self.d.port, line)
         files = self.wait_file(lambda: self.d.stored("bob@example.test"))
-        self.assertIn(b"Hello from the Postfix test.", read(files[0]))
+        self.assertIn(b"Hello from the Postfix test.", h.read_file(files[0]))
 
 
 def scanning_prerequisites():
@@ -210,9 +205,7 @@ class FinalDeliveryScanning(PostfixCase):
             raise unittest.SkipTest(why)
         tmp = tempfile.mkdtemp(prefix="lmtpscan-pf-scan-")
         cls.spamd["tmp"] = tmp
-        db = os.path.join(tmp, "clamav")
-        subprocess.run([os.path.join(h.SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
-                       check=True, timeout=120, stdout=subprocess.DEVNULL)
+        db = h.make_test_signatures(tmp, timeout=120)
         port = pi.free_port()
         pidfile = os.path.join(tmp, "spamd.pid")
         subprocess.run(["spamd", "-L", "--listen=127.0.0.1:%d" % port, "-m", "2", "-d",
@@ -265,10 +258,10 @@ class FinalDeliveryScanning(PostfixCase):
         line = self.wait_sent("bob@example.test")[0]
         self.assertRegex(line, r"250 2\.0\.0 <bob@example\.test> %s delivered" % h.MAIL_ID_RE)
         junk = self.wait_file(lambda: self.d.stored("bob@example.test", "Junk"))
-        self.assertIn(b"X-Spam-Flag: YES", read(junk[0]))
+        self.assertIn(b"X-Spam-Flag: YES", h.read_file(junk[0]))
         self.assertEqual(self.d.stored("bob@example.test"), [])
 
-        virus = read(os.path.join(TESTFILES, "clam.mail"))
+        virus = h.read_file(os.path.join(TESTFILES, "clam.mail"))
         self.send_postfix(["carol@example.test"], h.crlf(virus))
         line = self.wait_sent("carol@example.test")[0]
         m = re.search(r"250 2\.7\.0 <carol@example\.test> quarantined (%s)" % h.MAIL_ID_RE, line)
@@ -342,7 +335,7 @@ class ContentFilter(ContentFilterCase):
                                 DELIVERY_TIMEOUT)
         self.assertTrue(line, self._ctx())
         files = self.wait_file(lambda: self.pf.delivered("bob@example.test"))
-        got = read(files[0])
+        got = h.read_file(files[0])
         # the re-injecting smtpd's Received names the original client and
         # HELO; lmtpscan's Received follows it
         self.assertRegex(got, rb"Received: from origin\.example \(unknown \[127\.0\.0\.2\]\)")
@@ -376,7 +369,7 @@ class ContentFilter(ContentFilterCase):
         self.assertIn("550 5.1.1 <nobody@example.test> relay refused", line)
         self.wait_file(lambda: self.pf.delivered("carol@example.test"))
         bounce = self.wait_file(lambda: self.pf.delivered("alice@example.test"))
-        self.assertIn(b"nobody@example.test", read(bounce[0]))
+        self.assertIn(b"nobody@example.test", h.read_file(bounce[0]))
 
     def test_smtp_listener_sends_dsn_for_relay_refusal(self):
         msg = message("dsn from lmtpscan", to="carol@example.test")
@@ -386,7 +379,7 @@ class ContentFilter(ContentFilterCase):
         self.assertEqual(refused, {})
         self.wait_file(lambda: self.pf.delivered("carol@example.test"))
         dsn_files = self.wait_file(lambda: self.pf.delivered("alice@example.test"))
-        dsn = email.message_from_bytes(read(dsn_files[0]))
+        dsn = email.message_from_bytes(h.read_file(dsn_files[0]))
         self.assertEqual(dsn.get_content_type(), "multipart/report")
         self.assertEqual(dsn.get_param("report-type"), "delivery-status")
         parts = dsn.get_payload()
@@ -399,7 +392,7 @@ class ContentFilter(ContentFilterCase):
         self.assertNotIn("carol@example.test", text)
         self.assertEqual(parts[2].get_content_type(), "message/rfc822")
         # from the null sender
-        self.assertRegex(read(dsn_files[0]), rb"Return-Path: <>")
+        self.assertRegex(h.read_file(dsn_files[0]), rb"Return-Path: <>")
 
     def test_null_sender_gets_no_dsn(self):
         with smtplib.SMTP("127.0.0.1", self.d.smtp_port, timeout=h.IO_TIMEOUT) as s:
@@ -465,7 +458,7 @@ class ShippedContentFilterSnippets(ContentFilterCase):
         for rcpt in ("bob@example.test", "carol@example.test"):
             line = self.wait_sent(rcpt, count=2)
             self.assertTrue(any("relayed (2.0.0 Ok: queued as" in ln for ln in line), line)
-            got = read(self.wait_file(lambda: self.pf.delivered(rcpt))[0])
+            got = h.read_file(self.wait_file(lambda: self.pf.delivered(rcpt))[0])
             self.assertIn(b"(lmtpscan) with LMTP id", got)
             self.assertRegex(got, rb"Received: from origin\.example \(unknown \[127\.0\.0\.2\]\)")
         # XFORWARD: Postfix logs the original client and queue id
@@ -522,7 +515,7 @@ class AmavisdStyle(ContentFilterCase):
         self.assertTrue(first, "no amavisd hop" + self._ctx())
         for rcpt in ("bob@example.test", "carol@example.test"):
             files = self.wait_file(lambda: self.pf.delivered(rcpt))
-            got = read(files[0])
+            got = h.read_file(files[0])
             self.assertIn(b"(lmtpscan) with ESMTP id", got)
             self.assertRegex(got, rb"Received: from origin\.example \(unknown \[127\.0\.0\.2\]\)")
 

@@ -44,9 +44,7 @@ def spamd_answers(port):
 def setUpModule():
     tmp = tempfile.mkdtemp(prefix="lmtpscan-scan-")
     SPAMD["tmp"] = tmp
-    db = os.path.join(tmp, "clamav")
-    subprocess.run([os.path.join(h.SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
-                   check=True, timeout=60)
+    db = h.make_test_signatures(tmp)
     SPAMD["db"] = db
     port = h.free_port()
     log = os.path.join(tmp, "spamd.log")

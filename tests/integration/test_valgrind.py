@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -105,9 +104,7 @@ class ValgrindTest(h.DaemonTestCase):
             self.skipTest("valgrind cannot run a sanitizer build")
         self.tmp = tempfile.mkdtemp(prefix="lmtpscan-vg-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        db = os.path.join(self.tmp, "clamav")
-        subprocess.run([os.path.join(h.SOURCE_DIR, "tests", "make-test-signatures.sh"), db],
-                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        db = h.make_test_signatures(self.tmp)
         self.spamd = FakeSpamd()
         self.addCleanup(self.spamd.close)
         self.vg_log = os.path.join(self.tmp, "valgrind.log")
