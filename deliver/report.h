@@ -18,7 +18,7 @@
 #include "common/envelope.h"
 #include "common/message_header.h"
 #include "common/spool.h"
-#include "scan/scan.h"
+#include "common/scan_result.h"
 
 #include <stddef.h>
 #include <time.h>

@@ -269,16 +269,3 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     free(jobs.runnable);
     return 0;
 }
-
-void scan_result_free(struct scan_result *res)
-{
-    if (res == NULL)
-        return;
-    for (size_t i = 0; i < res->n_spamd; i++)
-        free(res->spamd[i].rules);
-    free(res->spamd);
-    free(res->rcpt_spamd);
-    res->spamd = NULL;
-    res->rcpt_spamd = NULL;
-    res->n_spamd = 0;
-}
