@@ -20,8 +20,8 @@
 #include "common/spool.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
+#include "deliver/dispatch.h"
 #include "deliver/maildir.h"
-#include "deliver/message_copy.h"
 #include "deliver/quarantine_env.h"
 #include "deliver/relay.h"
 #include "deliver/report.h"
@@ -41,8 +41,6 @@ struct target {
     char address[ADDRESS_MAX + 1];
     const struct quarantine_rcpt *original; /* DSN parameters, or NULL */
     char maildir[PATH_MAX];
-    char reply[REPLY_MAX];
-    char destination[PATH_MAX];
 };
 
 /* A --rcpt value: <ADDR> or ADDR, printable, with a local part and a
@@ -97,52 +95,6 @@ static const char *release_user(void)
     return pw != NULL ? pw->pw_name : NULL;
 }
 
-/* ---- maildir mode ---- */
-
-static int copy_writer(int fd, void *arg)
-{
-    return message_copy_write(arg, copy_sink_fd, &fd);
-}
-
-static void release_maildir(const struct config *cfg, const char *mail_id, struct target *t,
-                            const struct message_copy *mc)
-{
-    char err[256] = "";
-    struct message_copy copy = *mc;
-    enum maildir_result res =
-        maildir_deliver(t->maildir, NULL, cfg->deliver.maildir_create, copy_writer, &copy,
-                        t->destination, sizeof(t->destination), err, sizeof(err));
-    switch (res) {
-    case MAILDIR_OK:
-        snprintf(t->reply, sizeof(t->reply), "250 2.0.0 <%s> %s delivered", t->address, mail_id);
-        return;
-    case MAILDIR_MISSING:
-        snprintf(t->reply, sizeof(t->reply), "550 5.1.1 <%s> User unknown (no mailbox)",
-                 t->address);
-        break;
-    case MAILDIR_DISK_FULL:
-        snprintf(t->reply, sizeof(t->reply), "452 4.3.1 <%s> insufficient system storage",
-                 t->address);
-        break;
-    case MAILDIR_IO_ERROR:
-        snprintf(t->reply, sizeof(t->reply), "451 4.3.0 <%s> local error (%s)", t->address, err);
-        break;
-    }
-    t->destination[0] = '\0';
-}
-
-/* ---- relay mode ---- */
-
-struct body_arg {
-    const struct message_copy *mc;
-};
-
-static int write_body(void *arg, copy_sink_fn sink, void *sink_arg)
-{
-    const struct body_arg *b = arg;
-    return message_copy_write(b->mc, sink, sink_arg);
-}
-
 static bool has_8bit(const char *s)
 {
     for (; *s; s++)
@@ -151,55 +103,33 @@ static bool has_8bit(const char *s)
     return false;
 }
 
-static void release_relay(const struct config *cfg, const struct quarantine_env *q,
-                          struct target *t, size_t n, const struct spool *sp,
-                          const struct message_copy *mc)
+/* The release as a transaction: the original sender and DSN parameters,
+ * the targets as recipients, each one to be delivered (no policy: the
+ * copy goes to the inbox unscanned), no client (no XFORWARD). */
+static void release_envelope(const struct quarantine_env *q, const struct target *t, size_t n,
+                             struct envelope *env)
 {
-    struct relay_rcpt *rr = xcalloc(n, sizeof(*rr));
-    bool utf8 = has_8bit(q->sender);
+    envelope_init(env);
+    env->protocol = PROTO_LMTP;
+    env->has_mail = true;
+    snprintf(env->mail_from, sizeof(env->mail_from), "%s", q->sender);
+    snprintf(env->envid, sizeof(env->envid), "%s", q->envid);
+    snprintf(env->mail_id, sizeof(env->mail_id), "%s", q->mail_id);
+    env->ret = q->ret;
+    env->smtputf8 = has_8bit(q->sender);
     for (size_t i = 0; i < n; i++) {
-        rr[i].address = t[i].address;
-        rr[i].orcpt = t[i].original != NULL ? t[i].original->orcpt : NULL;
-        rr[i].notify = t[i].original != NULL ? t[i].original->notify : 0;
-        utf8 |= has_8bit(t[i].address);
-    }
-    struct body_arg body = {.mc = mc};
-    struct relay_job job = {
-        .log_id = q->mail_id,
-        .mail_from = q->sender,
-        .size = spool_size(sp),
-        .eight_bit = relay_spool_is_8bit(sp),
-        .smtputf8 = utf8,
-        .ret = q->ret,
-        .envid = q->envid,
-        .xforward = NULL,
-        .rcpts = rr,
-        .n_rcpts = n,
-        .write_body = write_body,
-        .body_arg = &body,
-    };
-    relay_send(cfg, &job);
-    for (size_t i = 0; i < n; i++) {
-        const struct relay_rcpt *r = &rr[i];
-        switch (r->status) {
-        case RELAY_ACCEPTED:
-            snprintf(t[i].reply, sizeof(t[i].reply), "250 2.0.0 <%s> %s relayed (%s)", t[i].address,
-                     q->mail_id, r->text);
-            snprintf(t[i].destination, sizeof(t[i].destination), "%d %s %s", r->code, r->enhanced,
-                     r->text);
-            break;
-        case RELAY_REFUSED:
-            snprintf(t[i].reply, sizeof(t[i].reply), "%d %s <%s> relay refused (%s)", r->code,
-                     r->enhanced, t[i].address, r->text);
-            break;
-        case RELAY_PENDING:
-        case RELAY_UNAVAILABLE:
-            snprintf(t[i].reply, sizeof(t[i].reply), "451 4.4.1 <%s> relay unavailable (%s)",
-                     t[i].address, job.error);
-            break;
+        struct recipient *r = envelope_add_rcpt(env);
+        snprintf(r->address, sizeof(r->address), "%s", t[i].address);
+        if (t[i].original != NULL) {
+            snprintf(r->orcpt, sizeof(r->orcpt), "%s", t[i].original->orcpt);
+            r->notify = t[i].original->notify;
         }
+        r->maildir = t[i].maildir[0] != '\0' ? xstrdup(t[i].maildir) : NULL;
+        r->verdict = VERDICT_UNCHECKED;
+        r->action = ACTION_DELIVER;
+        env->smtputf8 |= has_8bit(r->address);
     }
-    free(rr);
+    clock_gettime(CLOCK_REALTIME, &env->received);
 }
 
 /* ---- the command ---- */
@@ -264,22 +194,24 @@ bad_input:
     return ADMIN_BAD_INPUT;
 }
 
-static void record_releases(const struct config *cfg, const char *mail_id, const struct target *t,
-                            size_t n)
+static void record_releases(const struct config *cfg, const struct envelope *env)
 {
     if (cfg->report.dir[0] == '\0')
         return;
     const char *by = release_user();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        char reply[OUTCOME_LINE_MAX];
+        outcome_format(&r->outcome, r->address, env->mail_id, reply, sizeof(reply));
         struct report_release rel = {
             .at = time(NULL),
             .by = by,
-            .rcpt = t[i].address,
-            .reply = t[i].reply,
-            .destination = t[i].destination,
+            .rcpt = r->address,
+            .reply = reply,
+            .destination = r->destination,
         };
         char err[512];
-        if (report_add_release(cfg, mail_id, &rel, err, sizeof(err)) < 0) {
+        if (report_add_release(cfg, env->mail_id, &rel, err, sizeof(err)) < 0) {
             fprintf(stderr, "lmtpscan: warning: release not recorded: %s\n", err);
             return;
         }
@@ -342,31 +274,42 @@ int quarantine_release(const struct config *cfg, int argc, char **argv)
     snprintf(received, sizeof(received),
              "Received: by %s (lmtpscan) with quarantine release id %s;\r\n\t%s\r\n",
              cfg->server.hostname, q.mail_id, date);
-    struct message_copy mc = {
+    size_t received_len = strlen(received);
+    struct dispatch_copy *copies = xcalloc(n, sizeof(*copies));
+    for (size_t i = 0; i < n; i++)
+        copies[i] = (struct dispatch_copy){.block = received, .block_len = received_len};
+    struct envelope env;
+    release_envelope(&q, t, n, &env);
+    struct dispatch d = {
+        .cfg = cfg,
+        .env = &env,
         .msg = sp,
         .header = &mh,
-        .prepend = received,
-        .prepend_len = strlen(received),
-        .drop_subject = false,
-        .line_ends = cfg->deliver.mode == DELIVER_MAILDIR ? LINE_ENDS_LF : LINE_ENDS_CRLF,
+        .copies = copies,
     };
-    if (cfg->deliver.mode == DELIVER_MAILDIR) {
-        for (size_t i = 0; i < n; i++)
-            release_maildir(cfg, q.mail_id, &t[i], &mc);
-    } else {
-        release_relay(cfg, &q, t, n, sp, &mc);
-        relay_pool_close_all();
-    }
+    dispatch_run(&d);
+    relay_pool_close_all();
 
     rc = ADMIN_OK;
-    for (size_t i = 0; i < n; i++) {
-        printf("%s: %s\n", t[i].address, t[i].reply);
-        if (t[i].reply[0] != '2')
+    for (size_t i = 0; i < env.n_rcpts; i++) {
+        const struct recipient *r = &env.rcpts[i];
+        char reply[OUTCOME_LINE_MAX];
+        outcome_format(&r->outcome, r->address, env.mail_id, reply, sizeof(reply));
+        printf("%s: %s\n", r->address, reply);
+        if (outcome_class(&r->outcome) != 2) {
             rc = ADMIN_FAILED;
+            if (r->outcome.detail[0] != '\0') {
+                char shown[OUTCOME_DETAIL_MAX];
+                fprintf(stderr, "lmtpscan: %s: %s\n", r->address,
+                        admin_printable(r->outcome.detail, shown, sizeof(shown)));
+            }
+        }
     }
     if (fflush(stdout) != 0)
         rc = ADMIN_FAILED;
-    record_releases(cfg, q.mail_id, t, n);
+    record_releases(cfg, &env);
+    envelope_free(&env);
+    free(copies);
     message_header_free(&mh);
 free_spool:
     spool_free(sp);

@@ -1,14 +1,15 @@
 /*
  * envelope: one transaction as the protocol received it (client, MAIL,
  * RCPTs with their DSN parameters) and, per recipient, what the pipeline
- * decided and replied. Filled by lmtpd/, read by scan/ and deliver/.
- * Not thread-safe: owned by one session.
+ * decided (verdict, action) and what came of it (outcome, destination). Filled by lmtpd/, read by
+ * scan/ and deliver/. Not thread-safe: owned by one session.
  */
 #ifndef LMTPSCAN_ENVELOPE_H
 #define LMTPSCAN_ENVELOPE_H
 
 #include "common/config.h"
 #include "common/mail_id.h"
+#include "common/outcome.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -17,7 +18,7 @@
 #include <time.h>
 
 #define ADDRESS_MAX 320 /* RFC 5321 path limits: 64 + 1 + 255 */
-#define REPLY_MAX   512
+#define REPLY_MAX   OUTCOME_LINE_MAX
 
 enum protocol { PROTO_LMTP, PROTO_SMTP };
 enum body_type { BODY_UNSPECIFIED, BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
@@ -52,15 +53,16 @@ struct recipient {
     /* filled by the pipeline */
     enum verdict verdict;
     enum action action;
-    char reply[REPLY_MAX];         /* the exact reply line, no CRLF */
-    char *destination;             /* Maildir file, relay reply, quarantine
-                                      file (owned, NULL until stored) */
+    struct outcome outcome; /* what happened; formatted into the
+                               reply only by outcome_format() */
+    char *destination;      /* Maildir file, relay reply, quarantine
+                               file (owned, NULL until stored) */
 };
 
 struct envelope {
     enum protocol protocol;
     char helo[256];
-    char peer_addr[64];  /* numeric address, or "unix" */
+    char peer_addr[64]; /* numeric address, or "unix" */
     char peer_port[8];
     struct xforward xforward;
 

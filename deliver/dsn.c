@@ -23,9 +23,7 @@
 
 bool dsn_failed_recipient(const struct recipient *r)
 {
-    if (r->action != ACTION_DELIVER && r->action != ACTION_JUNK)
-        return false;
-    if (r->reply[0] != '5')
+    if (!outcome_is_delivery_failure(&r->outcome))
         return false;
     if (r->notify == 0)
         return true;
@@ -39,17 +37,12 @@ static void rfc5322_date(time_t t, char *out, size_t outlen)
     strftime(out, outlen, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* "550 5.1.1 <a> text" -> "5.1.1"; "5.0.0" when absent. */
-static void reply_status(const char *reply, char *out, size_t outlen)
+static bool has_8bit(const char *s, size_t len)
 {
-    const char *p = reply + 3;
-    while (*p == ' ')
-        p++;
-    size_t n = strspn(p, "0123456789.");
-    if (n >= 5 && n < outlen && p[0] == reply[0] && p[1] == '.')
-        snprintf(out, outlen, "%.*s", (int)n, p);
-    else
-        snprintf(out, outlen, "%c.0.0", reply[0]);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return true;
+    return false;
 }
 
 /* Appends the message's header section (at most DSN_HEADER_MAX bytes,
@@ -126,7 +119,18 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
     rfc5322_date(time(NULL), date, sizeof(date));
     rfc5322_date(env->received.tv_sec, arrival, sizeof(arrival));
     net_address_format(&cfg->deliver.relay, relay, sizeof(relay));
-    bool eight_bit = relay_spool_is_8bit(msg);
+    /* A UTF-8 address or ORCPT in the report needs SMTPUTF8 (RFC 6531,
+     * RFC 6533) and makes the body 8-bit, as a UTF-8 relay text does. */
+    bool utf8 = env->smtputf8 || has_8bit(env->mail_from, strlen(env->mail_from));
+    bool eight_bit = false;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        if (!dsn_failed_recipient(r))
+            continue;
+        utf8 |= has_8bit(r->address, strlen(r->address)) || has_8bit(r->orcpt, strlen(r->orcpt));
+        eight_bit |= has_8bit(r->outcome.detail, strlen(r->outcome.detail));
+    }
+    eight_bit = eight_bit || utf8 || relay_spool_is_8bit(msg);
     bool full = env->ret != DSN_RET_HDRS && spool_size(msg) <= DSN_FULL_MAX;
 
     struct strbuf sb;
@@ -153,14 +157,19 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
                         "This is the mail system at host %s.\r\n"
                         "\r\n"
                         "Your message could not be delivered to one or more recipients:\r\n"
-                        "the next mail server refused them permanently. The other\r\n"
-                        "recipients, if any, got the message.\r\n"
+                        "the delivery failed permanently. The other recipients, if any,\r\n"
+                        "got the message.\r\n"
                         "\r\n",
                         host, env->mail_from, date, env->mail_id, host, boundary,
                         eight_bit ? "Content-Transfer-Encoding: 8bit\r\n" : "", boundary, host);
-    for (size_t i = 0; i < env->n_rcpts; i++)
-        if (dsn_failed_recipient(&env->rcpts[i]))
-            rc |= strbuf_printf(&sb, "<%s>: %s\r\n", env->rcpts[i].address, env->rcpts[i].reply);
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        if (!dsn_failed_recipient(r))
+            continue;
+        char reply[OUTCOME_LINE_MAX];
+        outcome_format(&r->outcome, r->address, env->mail_id, reply, sizeof(reply));
+        rc |= strbuf_printf(&sb, "<%s>: %s\r\n", r->address, reply);
+    }
     rc |= strbuf_printf(&sb,
                         "\r\n--%s\r\n"
                         "Content-Description: Delivery report\r\n"
@@ -176,8 +185,8 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
         const struct recipient *r = &env->rcpts[i];
         if (!dsn_failed_recipient(r))
             continue;
-        char status[16];
-        reply_status(r->reply, status, sizeof(status));
+        char reply[OUTCOME_LINE_MAX];
+        outcome_format(&r->outcome, r->address, env->mail_id, reply, sizeof(reply));
         rc |= strbuf_printf(&sb, "\r\nFinal-Recipient: rfc822; %s\r\n", r->address);
         if (r->orcpt[0] != '\0') {
             const char *semi = strchr(r->orcpt, ';');
@@ -185,12 +194,10 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
                 rc |= strbuf_printf(&sb, "Original-Recipient: %.*s; %s\r\n", (int)(semi - r->orcpt),
                                     r->orcpt, semi + 1);
         }
-        rc |= strbuf_printf(&sb,
-                            "Action: failed\r\n"
-                            "Status: %s\r\n"
-                            "Remote-MTA: x-local-relay; %s\r\n"
-                            "Diagnostic-Code: smtp; %s\r\n",
-                            status, relay, r->reply);
+        rc |= strbuf_printf(&sb, "Action: failed\r\nStatus: %s\r\n", r->outcome.enhanced);
+        if (r->outcome.kind == OUTCOME_RELAY_REFUSED)
+            rc |= strbuf_printf(&sb, "Remote-MTA: x-local-relay; %s\r\n", relay);
+        rc |= strbuf_printf(&sb, "Diagnostic-Code: smtp; %s\r\n", reply);
     }
     rc |= strbuf_printf(&sb,
                         "\r\n--%s\r\n"
@@ -221,7 +228,7 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
         .mail_from = "",
         .size = sb.len + (full ? spool_size(msg) : 0),
         .eight_bit = eight_bit,
-        .smtputf8 = env->smtputf8,
+        .smtputf8 = utf8,
         .ret = DSN_RET_UNSPECIFIED,
         .envid = "",
         .xforward = NULL,

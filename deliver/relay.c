@@ -542,14 +542,17 @@ static int write_copy(void *arg, copy_sink_fn sink, void *sink_arg)
     return message_copy_write(arg, sink, sink_arg);
 }
 
-/* XFORWARD values: what Postfix forwarded to us, else our own client. */
-static void forwarded_client(const struct envelope *env, struct xforward *x)
+/* XFORWARD values: what Postfix forwarded to us, else our own client;
+ * false when no client is known (a release from the quarantine). */
+static bool forwarded_client(const struct envelope *env, struct xforward *x)
 {
     const struct xforward *in = &env->xforward;
     if (in->name[0] || in->addr[0] || in->helo[0] || in->proto[0] || in->ident[0]) {
         *x = *in;
-        return;
+        return true;
     }
+    if (env->peer_addr[0] == '\0' && env->helo[0] == '\0')
+        return false;
     memset(x, 0, sizeof(*x));
     if (strcmp(env->peer_addr, "unix") != 0 && env->peer_addr[0] != '\0') {
         snprintf(x->name, sizeof(x->name), "[UNAVAILABLE]");
@@ -558,6 +561,7 @@ static void forwarded_client(const struct envelope *env, struct xforward *x)
         snprintf(x->port, sizeof(x->port), "%s", env->peer_port);
     }
     snprintf(x->helo, sizeof(x->helo), "%s", env->helo);
+    return true;
 }
 
 void relay_deliver(const struct config *cfg, struct envelope *env, const size_t *rcpt_idx, size_t n,
@@ -578,7 +582,7 @@ void relay_deliver(const struct config *cfg, struct envelope *env, const size_t 
     if (!eight_bit)
         eight_bit = relay_spool_is_8bit(mc->msg);
     struct xforward xf;
-    forwarded_client(env, &xf);
+    bool have_client = forwarded_client(env, &xf);
     struct relay_job job = {
         .log_id = env->mail_id,
         .mail_from = env->mail_from,
@@ -587,7 +591,7 @@ void relay_deliver(const struct config *cfg, struct envelope *env, const size_t 
         .smtputf8 = env->smtputf8,
         .ret = env->ret,
         .envid = env->envid,
-        .xforward = &xf,
+        .xforward = have_client ? &xf : NULL,
         .rcpts = rr,
         .n_rcpts = n,
         .write_body = write_copy,
@@ -600,20 +604,18 @@ void relay_deliver(const struct config *cfg, struct envelope *env, const size_t 
         const struct relay_rcpt *x = &rr[k];
         switch (x->status) {
         case RELAY_ACCEPTED:
-            snprintf(r->reply, sizeof(r->reply), "250 2.0.0 <%s> %s relayed (%s)", r->address,
-                     env->mail_id, x->text);
+            outcome_set(&r->outcome, OUTCOME_RELAYED, x->text);
             free(r->destination);
             char dest[sizeof(x->text) + 8];
             snprintf(dest, sizeof(dest), "%d %s", x->code, x->text);
             r->destination = xstrdup(dest);
             break;
         case RELAY_REFUSED:
-            snprintf(r->reply, sizeof(r->reply), "%d %s <%s> relay refused (%s)", x->code,
-                     x->enhanced, r->address, x->text);
+            outcome_set_relay(&r->outcome, x->code, x->enhanced, x->text);
             break;
         case RELAY_PENDING:
         case RELAY_UNAVAILABLE:
-            snprintf(r->reply, sizeof(r->reply), "451 4.4.1 <%s> relay unavailable", r->address);
+            outcome_set(&r->outcome, OUTCOME_RELAY_UNAVAILABLE, job.error);
             break;
         }
     }

@@ -16,9 +16,9 @@
  * Failure modes, per recipient: the relay's 4xx/5xx at MAIL, RCPT, DATA or
  * end of data is passed through (code and enhanced status); an
  * unreachable relay, a lost connection, a timeout (server.timeout per
- * step), a 421 or failed authentication is "451 4.4.1 relay
- * unavailable". No recipient gets 250 unless the relay answered 250 at
- * the end of data. All functions are thread-safe.
+ * step), a 421 or failed authentication is OUTCOME_RELAY_UNAVAILABLE.
+ * No recipient is OUTCOME_RELAYED unless the relay answered 250 at the
+ * end of data. All functions are thread-safe.
  */
 #ifndef LMTPSCAN_RELAY_H
 #define LMTPSCAN_RELAY_H
@@ -38,11 +38,10 @@
 /*
  * Relays the copy mc (built with line_ends = LINE_ENDS_CRLF) to the n
  * recipients env->rcpts[rcpt_idx[0..n-1]] in one transaction, and sets
- * each one's reply:
- *   250 2.0.0 <ADDR> MAIL_ID relayed (RELAY REPLY TEXT)
- *   CODE X.Y.Z <ADDR> relay refused (RELAY REPLY TEXT)     relay 4xx/5xx
- *   451 4.4.1 <ADDR> relay unavailable
- * and, when relayed, destination (the relay's reply line, owned by env).
+ * each one's outcome: OUTCOME_RELAYED (detail: the relay's reply text,
+ * destination: its reply line), OUTCOME_RELAY_REFUSED (the relay's code,
+ * status and text) or OUTCOME_RELAY_UNAVAILABLE (detail: why, for the
+ * log). XFORWARD carries the envelope's client, none when it has none.
  */
 void relay_deliver(const struct config *cfg, struct envelope *env, const size_t *rcpt_idx, size_t n,
                    const struct message_copy *mc);
@@ -85,7 +84,7 @@ void relay_send(const struct config *cfg, struct relay_job *job);
  * a read error counts as 8-bit). */
 bool relay_spool_is_8bit(const struct spool *msg);
 
-/* Closes the pooled idle connections (at exit or reload). */
+/* Closes the pooled idle connections (at exit). */
 void relay_pool_close_all(void);
 
 #endif

@@ -418,7 +418,9 @@ static void write_recipient(struct writer *wr, const struct config *cfg, const s
     size_t k = res->rcpt_spamd != NULL ? res->rcpt_spamd[i] : SIZE_MAX;
     if (k != SIZE_MAX && k < res->n_spamd && res->spamd[k].status != SPAMD_NOT_RUN)
         w_attr(wr, "spamd-user", res->spamd[k].user);
-    w_text_element(wr, "reply", r->reply);
+    char reply[OUTCOME_LINE_MAX];
+    outcome_format(&r->outcome, r->address, env->mail_id, reply, sizeof(reply));
+    w_text_element(wr, "reply", reply);
     if (r->destination != NULL) {
         const char *kind = r->action == ACTION_QUARANTINE         ? "quarantine"
                            : cfg->deliver.mode == DELIVER_MAILDIR ? "maildir"

@@ -33,7 +33,7 @@
 
 /*
  * Writes the report of a finished transaction: env with every recipient's
- * verdict, action, reply and destination set. mh: the message's header
+ * verdict, action, outcome and destination set. mh: the message's header
  * (NULL or zeroed when it was not read); msg: the finished spool, or NULL
  * when the data did not arrive whole (no size and digest then); res: the
  * scan results (zeroed when nothing ran); smtp_reply: the one reply an

@@ -58,7 +58,7 @@ void cmd_bdat(struct session *s, const struct command *c)
         return;
     }
     if (s->bdat_errno != 0)
-        transaction_finish(s, DATA_SPOOL_ERROR, s->bdat_errno);
+        session_end_of_data(s, DATA_SPOOL_ERROR, s->bdat_errno);
     else
-        transaction_finish(s, s->bdat_too_big ? DATA_TOO_BIG : DATA_OK, 0);
+        session_end_of_data(s, s->bdat_too_big ? DATA_TOO_BIG : DATA_OK, 0);
 }

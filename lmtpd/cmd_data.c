@@ -42,7 +42,7 @@ void cmd_data(struct session *s, const struct command *c)
             spool_errno = errno ? errno : EIO;
     }
     if (spool_errno != 0)
-        transaction_finish(s, DATA_SPOOL_ERROR, spool_errno);
+        session_end_of_data(s, DATA_SPOOL_ERROR, spool_errno);
     else
-        transaction_finish(s, total > limit ? DATA_TOO_BIG : DATA_OK, 0);
+        session_end_of_data(s, total > limit ? DATA_TOO_BIG : DATA_OK, 0);
 }

@@ -15,17 +15,11 @@
 #include "lmtpd/command.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/stream.h"
+#include "lmtpd/transaction.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-/* How the message data ended (input to the end-of-data handler). */
-enum data_status {
-    DATA_OK,
-    DATA_TOO_BIG,     /* over max_message_size: 552 per recipient */
-    DATA_SPOOL_ERROR, /* spool write failed: errno in spool_errno */
-};
 
 struct session {
     struct runtime *rt;
@@ -88,7 +82,9 @@ void session_reply_error(struct session *s, const struct command_error *e);
 /* Ends the transaction (after data, RSET, or a failed transfer). */
 void session_reset_transaction(struct session *s);
 
-/* End of data: scan, decide, deliver, reply (transaction.c). */
-void transaction_finish(struct session *s, enum data_status status, int spool_errno);
+/* End of data: runs the transaction, then replies (LMTP: one line per
+ * recipient in RCPT order; SMTP: one line) and ends the transaction
+ * (data_end.c). */
+void session_end_of_data(struct session *s, enum data_status status, int spool_errno);
 
 #endif

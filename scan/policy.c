@@ -17,8 +17,9 @@
  *      a skipped spamd)                 -> unchecked, deliver
  *
  * Headers: X-Virus-Scanned when ClamAV scanned the message for this
- * recipient (clean, infected or limits; not on error); X-Spam-* when spamd
- * answered for this recipient and the score is >= spam_header_level.
+ * recipient (clean or infected: the complete-scan line; limits: the
+ * "unchecked: REASON" line; none on error); X-Spam-* when spamd answered
+ * for this recipient and the score is >= spam_header_level.
  * Pure, thread-safe.
  */
 #include "scan/policy.h"
@@ -83,11 +84,6 @@ const struct policy *policy_lookup(const struct config *cfg, const char *address
     if (p == NULL)
         p = find_policy(cfg, "default");
     return p != NULL ? p : &builtin_default;
-}
-
-static const struct policy *rcpt_policy(const struct config *cfg, const struct recipient *r)
-{
-    return r->policy != NULL ? r->policy : policy_lookup(cfg, r->address);
 }
 
 /* The ClamAV result if it counts for policy p, else NULL. */
@@ -162,13 +158,50 @@ static void decide_one(const struct policy *p, const struct clamav_result *cr,
         r->verdict = VERDICT_CLEAN;
 }
 
-void policy_decide(const struct config *cfg, struct envelope *env, const struct scan_result *res)
+/* The outcome of the actions that store nothing and say why: reject and
+ * tempfail. The delivery stage sets the others. */
+static void decide_outcome(const struct clamav_result *cr, struct recipient *r)
+{
+    if (r->action == ACTION_TEMPFAIL) {
+        outcome_set(&r->outcome, OUTCOME_SCAN_FAILED, cr != NULL ? cr->reason : NULL);
+    } else if (r->action == ACTION_REJECT) {
+        if (r->verdict == VERDICT_VIRUS)
+            outcome_set(&r->outcome, OUTCOME_REJECTED_VIRUS, cr->virus);
+        else if (r->verdict == VERDICT_SPAM)
+            outcome_set(&r->outcome, OUTCOME_REJECTED_SPAM, NULL);
+        else
+            outcome_set(&r->outcome, OUTCOME_REJECTED_UNCHECKED, cr != NULL ? cr->reason : NULL);
+    }
+}
+
+void policy_decide(struct envelope *env, const struct scan_result *res)
 {
     for (size_t i = 0; i < env->n_rcpts; i++) {
         struct recipient *r = &env->rcpts[i];
-        const struct policy *p = rcpt_policy(cfg, r);
-        decide_one(p, rcpt_clamav(p, res), rcpt_spamd(p, res, i), r);
+        const struct policy *p = r->policy;
+        const struct clamav_result *cr = rcpt_clamav(p, res);
+        decide_one(p, cr, rcpt_spamd(p, res, i), r);
+        decide_outcome(cr, r);
     }
+}
+
+void policy_quarantine_reason(const struct envelope *env, const struct scan_result *res, char *out,
+                              size_t out_len)
+{
+    bool virus = false, spam = false;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        if (r->action != ACTION_QUARANTINE)
+            continue;
+        virus |= r->verdict == VERDICT_VIRUS;
+        spam |= r->verdict == VERDICT_SPAM;
+    }
+    if (virus)
+        snprintf(out, out_len, "virus %s", res->clamav.virus);
+    else if (spam)
+        snprintf(out, out_len, "spam");
+    else
+        snprintf(out, out_len, "unchecked: %s", res->clamav.reason);
 }
 
 /* "tests=A,B,..." folded at commas so lines stay near FOLD_AT (and far
@@ -226,6 +259,9 @@ static int append_spam_headers(const struct policy *p, const struct spamd_result
     return 0;
 }
 
+/* "Subject: TAG original": one space between the tag and the subject,
+ * as SpamAssassin's rewrite_header (the config reader strips a trailing
+ * blank, so it cannot come from the tag). */
 static int append_subject(const char *tag, const char *original, struct strbuf *out)
 {
     if (strbuf_puts(out, "Subject: ") < 0 || strbuf_puts(out, tag) < 0)
@@ -233,6 +269,10 @@ static int append_subject(const char *tag, const char *original, struct strbuf *
     if (original != NULL) {
         while (*original == ' ' || *original == '\t')
             original++;
+        size_t tag_len = strlen(tag);
+        bool blank = tag_len > 0 && (tag[tag_len - 1] == ' ' || tag[tag_len - 1] == '\t');
+        if (!blank && *original != '\0' && strbuf_puts(out, " ") < 0)
+            return -1;
         if (strbuf_puts(out, original) < 0)
             return -1;
     } else {
@@ -243,21 +283,25 @@ static int append_subject(const char *tag, const char *original, struct strbuf *
     return strbuf_puts(out, "\r\n");
 }
 
-int policy_headers(const struct config *cfg, const struct envelope *env, size_t i,
-                   const struct scan_result *res, const char *hostname,
-                   const char *original_subject, struct strbuf *out, bool *subject_replaced)
+int policy_headers(const struct envelope *env, size_t i, const struct scan_result *res,
+                   const char *hostname, const char *original_subject, struct strbuf *out,
+                   bool *subject_replaced)
 {
     const struct recipient *r = &env->rcpts[i];
-    const struct policy *p = rcpt_policy(cfg, r);
+    const struct policy *p = r->policy;
     const struct clamav_result *cr = rcpt_clamav(p, res);
     const struct spamd_result *sr = rcpt_spamd(p, res, i);
     size_t start = out->len;
 
     *subject_replaced = false;
-    if (cr != NULL && (cr->status == CLAMAV_CLEAN || cr->status == CLAMAV_INFECTED ||
-                       cr->status == CLAMAV_LIMITS)) {
+    if (cr != NULL && (cr->status == CLAMAV_CLEAN || cr->status == CLAMAV_INFECTED)) {
         if (strbuf_printf(out, "X-Virus-Scanned: lmtpscan (ClamAV %s, %u signatures) at %s\r\n",
                           res->clamav_version, res->clamav_signatures, hostname) < 0)
+            goto full;
+    } else if (cr != NULL && cr->status == CLAMAV_LIMITS) {
+        /* never the line of a complete scan on mail a limit cut short */
+        if (strbuf_printf(out, "X-Virus-Scanned: lmtpscan (ClamAV %s) unchecked: %s at %s\r\n",
+                          res->clamav_version, cr->reason, hostname) < 0)
             goto full;
     }
     if (spamd_answered(sr)) {

@@ -9,14 +9,22 @@
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
-#include "scan/scan.h"
+#include "common/scan_result.h"
 
 /* Lookup: address, address without detail, @domain, then "default";
  * case-insensitive. Never NULL. */
 const struct policy *policy_lookup(const struct config *cfg, const char *address);
 
-/* Sets verdict and action of every recipient of env. */
-void policy_decide(const struct config *cfg, struct envelope *env, const struct scan_result *res);
+/* Sets verdict and action of every recipient of env (each one's policy
+ * must be set: it is resolved once, at RCPT), and the outcome of those
+ * whose action stores nothing and says why (reject: virus, spam or
+ * unchecked; tempfail: scan failed). */
+void policy_decide(struct envelope *env, const struct scan_result *res);
+
+/* Why the quarantined recipients' copy is held, one line for the
+ * quarantine's envelope: "virus NAME", "spam" or "unchecked: REASON". */
+void policy_quarantine_reason(const struct envelope *env, const struct scan_result *res, char *out,
+                              size_t out_len);
 
 /*
  * Appends the header fields of SPEC section 6 for recipient i
@@ -27,8 +35,8 @@ void policy_decide(const struct config *cfg, struct envelope *env, const struct 
  * none) and sets *subject_replaced so the copy drops the original field.
  * Returns 0, or -1 when out's limit is reached.
  */
-int policy_headers(const struct config *cfg, const struct envelope *env, size_t i,
-                   const struct scan_result *res, const char *hostname,
-                   const char *original_subject, struct strbuf *out, bool *subject_replaced);
+int policy_headers(const struct envelope *env, size_t i, const struct scan_result *res,
+                   const char *hostname, const char *original_subject, struct strbuf *out,
+                   bool *subject_replaced);
 
 #endif

@@ -472,7 +472,7 @@ static void test_scan_message(void **state)
     assert_true(res.clamav_version[0] >= '0' && res.clamav_version[0] <= '9');
     assert_int_equal(res.n_spamd, 0); /* spamd disabled */
     assert_true(res.rcpt_spamd[0] == SIZE_MAX && res.rcpt_spamd[1] == SIZE_MAX);
-    policy_decide(cfg, &env, &res);
+    policy_decide(&env, &res);
     assert_int_equal(env.rcpts[0].verdict, VERDICT_VIRUS);
     assert_int_equal(env.rcpts[0].action, ACTION_REJECT);
     assert_int_equal(env.rcpts[1].verdict, VERDICT_UNCHECKED);

@@ -227,7 +227,7 @@ static void test_decide(void **state)
         r->verdict = VERDICT_VIRUS; /* must be overwritten */
         r->action = ACTION_REJECT;
 
-        policy_decide(cfg, &env, &res);
+        policy_decide(&env, &res);
         if (r->verdict != c->verdict || r->action != c->action)
             fail_msg("%s: %s/%s, expected %s/%s", c->name, verdict_name(r->verdict),
                      action_name(r->action), verdict_name(c->verdict), action_name(c->action));
@@ -267,8 +267,9 @@ static void test_decide_per_recipient(void **state)
     }
     env.rcpts[0].policy = &cfg->policies[0];
     env.rcpts[1].policy = &lenient;
-    env.rcpts[2].policy = NULL; /* looked up: default; no spamd result mapped */
-    policy_decide(cfg, &env, &res);
+    /* resolved at RCPT: default; no spamd result mapped */
+    env.rcpts[2].policy = policy_lookup(cfg, env.rcpts[2].address);
+    policy_decide(&env, &res);
     assert_int_equal(env.rcpts[0].verdict, VERDICT_SPAM);
     assert_int_equal(env.rcpts[0].action, ACTION_JUNK);
     assert_int_equal(env.rcpts[1].verdict, VERDICT_CLEAN);
@@ -276,7 +277,7 @@ static void test_decide_per_recipient(void **state)
     assert_int_equal(env.rcpts[2].verdict, VERDICT_CLEAN);
 
     res.clamav.status = CLAMAV_INFECTED;
-    policy_decide(cfg, &env, &res);
+    policy_decide(&env, &res);
     assert_int_equal(env.rcpts[0].action, ACTION_QUARANTINE);
     assert_int_equal(env.rcpts[1].action, ACTION_DISCARD);
     envelope_free(&env);
@@ -335,9 +336,9 @@ static void expect_headers(struct header_fixture *f, const char *subject, const 
     bool replaced = !expect_replaced;
 
     strbuf_init(&out, 64 * 1024);
-    policy_decide(f->cfg, &f->env, &f->res);
+    policy_decide(&f->env, &f->res);
     assert_int_equal(
-        policy_headers(f->cfg, &f->env, 0, &f->res, "mx.example.com", subject, &out, &replaced), 0);
+        policy_headers(&f->env, 0, &f->res, "mx.example.com", subject, &out, &replaced), 0);
     assert_string_equal(out.len ? out.data : "", expected);
     assert_int_equal(replaced, expect_replaced);
     strbuf_free(&out);
@@ -458,10 +459,13 @@ static void test_headers_no_scan(void **state)
     expect_headers(&f, " x", "", false);
     fixture_free(&f);
 
-    /* limits: scanned (partly) */
+    /* limits: scanned partly, never the line of a complete scan */
     fixture_init(&f, CLAMAV_LIMITS, SPAMD_SKIPPED, 0, NULL);
+    snprintf(f.res.clamav.reason, sizeof(f.res.clamav.reason), "%s",
+             "Heuristics.Limits.Exceeded.MaxRecursion");
     expect_headers(&f, NULL,
-                   "X-Virus-Scanned: lmtpscan (ClamAV 1.4.6, 42 signatures) at mx.example.com\r\n",
+                   "X-Virus-Scanned: lmtpscan (ClamAV 1.4.6) unchecked: "
+                   "Heuristics.Limits.Exceeded.MaxRecursion at mx.example.com\r\n",
                    false);
     fixture_free(&f);
 }
@@ -483,7 +487,7 @@ static void test_headers_fold(void **state)
     fixture_init(&f, CLAMAV_NOT_RUN, SPAMD_HAM, 3.0, names);
     strbuf_init(&out, 64 * 1024);
     strbuf_init(&unfolded, 64 * 1024);
-    assert_int_equal(policy_headers(f.cfg, &f.env, 0, &f.res, "h", NULL, &out, &replaced), 0);
+    assert_int_equal(policy_headers(&f.env, 0, &f.res, "h", NULL, &out, &replaced), 0);
 
     /* every line ends in CRLF, is at most 78 characters, continuation
      * lines start with a TAB and only follow a comma */
@@ -539,7 +543,7 @@ static void test_headers_limit(void **state)
     fixture_init(&f, CLAMAV_CLEAN, SPAMD_HAM, 1.0, NULL);
     strbuf_init(&out, 100);
     assert_int_equal(strbuf_puts(&out, "Received: x\r\n"), 0);
-    assert_int_equal(policy_headers(f.cfg, &f.env, 0, &f.res, "mx", NULL, &out, &replaced), -1);
+    assert_int_equal(policy_headers(&f.env, 0, &f.res, "mx", NULL, &out, &replaced), -1);
     assert_string_equal(out.data, "Received: x\r\n");
     assert_false(replaced);
     strbuf_free(&out);

@@ -121,14 +121,15 @@ static void set_message(struct fixture *f, const char *msg, size_t len)
 }
 
 static struct recipient *add_rcpt(struct fixture *f, const char *addr, enum verdict v,
-                                  enum action a, const char *reply, const char *dest)
+                                  enum action a, enum outcome_kind kind, const char *detail,
+                                  const char *dest)
 {
     struct recipient *r = envelope_add_rcpt(&f->env);
     snprintf(r->address, sizeof(r->address), "%s", addr);
     r->policy = &f->policy;
     r->verdict = v;
     r->action = a;
-    snprintf(r->reply, sizeof(r->reply), "%s", reply);
+    outcome_set(&r->outcome, kind, detail);
     r->destination = dest ? xstrdup(dest) : NULL;
     return r;
 }
@@ -222,13 +223,12 @@ static void test_clean(void **state)
     f->env.ret = DSN_RET_HDRS;
     snprintf(f->env.envid, sizeof(f->env.envid), "env-1");
     f->env.body = BODY_8BITMIME;
-    struct recipient *r = add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER,
-                                   "250 2.0.0 <a@example.com> " MAIL_ID " delivered",
-                                   "/vmail/example.com/a/Maildir/new/1.x,S=100");
+    struct recipient *r =
+        add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+                 "/vmail/example.com/a/Maildir/new/1.x,S=100");
     r->notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE;
     snprintf(r->orcpt, sizeof(r->orcpt), "rfc822;A@example.com");
-    add_rcpt(f, "b@example.com", VERDICT_CLEAN, ACTION_DELIVER,
-             "250 2.0.0 <b@example.com> " MAIL_ID " delivered",
+    add_rcpt(f, "b@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
              "/vmail/example.com/b/Maildir/new/2.x,S=100");
 
     f->res.clamav.status = CLAMAV_CLEAN;
@@ -325,10 +325,10 @@ static void test_infected(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_QUARANTINE,
-             "250 2.7.0 <a@example.com> quarantined " MAIL_ID, "/q/" MAIL_ID ".eml");
-    add_rcpt(f, "b@example.com", VERDICT_VIRUS, ACTION_REJECT,
-             "554 5.7.0 <b@example.com> rejected: virus Eicar-Test-Signature", NULL);
+    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_QUARANTINE, OUTCOME_QUARANTINED, NULL,
+             "/q/" MAIL_ID ".eml");
+    add_rcpt(f, "b@example.com", VERDICT_VIRUS, ACTION_REJECT, OUTCOME_REJECTED_VIRUS,
+             "Eicar-Test-Signature", NULL);
     f->res.clamav.status = CLAMAV_INFECTED;
     snprintf(f->res.clamav.virus, sizeof(f->res.clamav.virus), "Eicar-Test-Signature");
     xmlDocPtr doc = write_and_load(f, true, NULL);
@@ -351,8 +351,7 @@ static void test_several_viruses(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_DISCARD,
-             "250 2.7.0 <a@example.com> discarded", NULL);
+    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_DISCARD, OUTCOME_DISCARDED, NULL, NULL);
     f->res.clamav.status = CLAMAV_INFECTED;
     snprintf(f->res.clamav.virus, sizeof(f->res.clamav.virus), "One.A, Two.B,,Three<&>");
     xmlDocPtr doc = write_and_load(f, true, NULL);
@@ -367,11 +366,9 @@ static void test_spam_smtp(void **state)
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
     f->env.protocol = PROTO_SMTP;
-    add_rcpt(f, "a@example.com", VERDICT_SPAM, ACTION_JUNK,
-             "250 2.0.0 <a@example.com> " MAIL_ID " delivered",
+    add_rcpt(f, "a@example.com", VERDICT_SPAM, ACTION_JUNK, OUTCOME_DELIVERED, NULL,
              "/vmail/example.com/a/Maildir/.Junk/new/1.x,S=100");
-    add_rcpt(f, "b@example.org", VERDICT_SPAM, ACTION_DISCARD,
-             "250 2.7.0 <b@example.org> discarded", NULL);
+    add_rcpt(f, "b@example.org", VERDICT_SPAM, ACTION_DISCARD, OUTCOME_DISCARDED, NULL, NULL);
     struct spamd_rule rules[3] = {
         {"BAYES_99", 3.5, true}, {"URIBL_BLACK", 1.725, true}, {"HTML_MESSAGE", 0.001, true}};
     for (int k = 0; k < 2; k++) {
@@ -405,8 +402,8 @@ static void test_scanner_errors(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_TEMPFAIL,
-             "451 4.3.0 <a@example.com> scan failed, try again later", NULL);
+    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_TEMPFAIL, OUTCOME_SCAN_FAILED, NULL,
+             NULL);
     f->res.clamav.status = CLAMAV_ERROR;
     snprintf(f->res.clamav.reason, sizeof(f->res.clamav.reason), "Can't allocate memory");
     struct spamd_result *s = &f->spamd[0];
@@ -433,8 +430,8 @@ static void test_limits_and_skipped(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_DELIVER,
-             "250 2.0.0 <a@example.com> " MAIL_ID " delivered", "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     f->res.clamav.status = CLAMAV_LIMITS;
     snprintf(f->res.clamav.reason, sizeof(f->res.clamav.reason),
              "Heuristics.Limits.Exceeded.MaxFileSize");
@@ -468,8 +465,8 @@ static void test_hostile_headers(void **state)
     snprintf(f->env.helo, sizeof(f->env.helo), "h\x01]]><x/>");
     snprintf(f->env.xforward.name, sizeof(f->env.xforward.name), "\"><x/>");
     snprintf(f->env.xforward.ident, sizeof(f->env.xforward.ident), "\xFF");
-    add_rcpt(f, "<&>\xFE@example.com", VERDICT_CLEAN, ACTION_DELIVER,
-             "250 2.0.0 <<&>\xFE@example.com> " MAIL_ID " delivered", "/m/new/\x01<&>");
+    add_rcpt(f, "<&>\xFE@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/\x01<&>");
     xmlDocPtr doc = write_and_load(f, true, NULL);
     assert_xpath(doc, "/r:report/r:message/@subject",
                  "</subject><x/> ]]> " R R " ab " R R "[31m " R " & end");
@@ -512,8 +509,8 @@ static void test_long_subject(void **state)
     assert_int_equal(strbuf_puts(&sb, "\r\nFrom: a@b\r\n\r\nbody\r\n"), 0);
     set_message(f, sb.data, sb.len);
     strbuf_free(&sb);
-    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER,
-             "250 2.0.0 <a@example.com> " MAIL_ID " delivered", "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     xmlDocPtr doc = write_and_load(f, true, NULL);
     char *subject = xs(doc, "string(/r:report/r:message/@subject)");
     if (strlen(subject) > REPORT_SUBJECT_MAX || strlen(subject) <= REPORT_SUBJECT_MAX - 4)
@@ -528,8 +525,7 @@ static void test_long_subject(void **state)
 static void test_data_not_whole(void **state)
 {
     struct fixture *f = *state;
-    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_REJECT,
-             "552 5.3.4 <a@example.com> message too big", NULL);
+    add_rcpt(f, "a@example.com", VERDICT_UNCHECKED, ACTION_REJECT, OUTCOME_TOO_BIG, NULL, NULL);
     xmlDocPtr doc = write_and_load(f, false, NULL);
     assert_int_equal(xcount(doc, "/r:report/r:message"), 1);
     assert_int_equal(xcount(doc, "/r:report/r:message/@*"), 0);
@@ -542,7 +538,8 @@ static void test_reports_off(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, "250 2.0.0 ok", "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     f->cfg->report.dir[0] = '\0';
     char path[256] = "x", err[256];
     assert_int_equal(report_write(f->cfg, &f->env, &f->mh, f->spool, &f->res, NULL, path,
@@ -560,7 +557,8 @@ static void test_write_failure(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, "250 2.0.0 ok", "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     snprintf(f->cfg->report.dir, sizeof(f->cfg->report.dir), "%s/missing/deeper", f->tmp);
     char path[256], err[256] = "";
     assert_int_equal(report_write(f->cfg, &f->env, &f->mh, f->spool, &f->res, NULL, path,
@@ -573,8 +571,8 @@ static void test_release(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_QUARANTINE,
-             "250 2.7.0 <a@example.com> quarantined " MAIL_ID, "/q/" MAIL_ID ".eml");
+    add_rcpt(f, "a@example.com", VERDICT_VIRUS, ACTION_QUARANTINE, OUTCOME_QUARANTINED, NULL,
+             "/q/" MAIL_ID ".eml");
     f->res.clamav.status = CLAMAV_INFECTED;
     snprintf(f->res.clamav.virus, sizeof(f->res.clamav.virus), "Eicar-Test-Signature");
     xmlFreeDoc(write_and_load(f, true, NULL));
@@ -639,7 +637,8 @@ static void test_utc_day(void **state)
     tzset();
     f->env.received.tv_sec = RECEIVED - 3600 * 5;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, "250 2.0.0 ok", "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     xmlDocPtr doc = write_and_load(f, true, NULL);
     assert_xpath(doc, "/r:report/r:received/@at", "2024-02-29T18:59:59.250Z");
     xmlFreeDoc(doc);

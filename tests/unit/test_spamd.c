@@ -384,7 +384,7 @@ static void test_scan_message_users(void **state)
                      res.spamd[i].error);
     }
     assert_int_equal(res.clamav.status, CLAMAV_NOT_RUN);
-    policy_decide(cfg, &env, &res);
+    policy_decide(&env, &res);
     for (size_t i = 0; i < 5; i++) {
         assert_int_equal(env.rcpts[i].verdict, VERDICT_SPAM);
         assert_int_equal(env.rcpts[i].action, ACTION_REJECT);
@@ -398,7 +398,7 @@ static void test_scan_message_users(void **state)
     pols[0].scan_error_action = ACTION_TEMPFAIL;
     pols[1].scan_error_action = ACTION_TEMPFAIL;
     assert_int_equal(scan_message(se, cfg, &env, sp, &res), 0);
-    policy_decide(cfg, &env, &res);
+    policy_decide(&env, &res);
     for (size_t i = 0; i < 5; i++) {
         assert_int_equal(res.spamd[res.rcpt_spamd[i]].status, SPAMD_ERROR);
         assert_int_equal(env.rcpts[i].verdict, VERDICT_UNCHECKED);
