@@ -35,6 +35,11 @@
  *   spamd_user. Port 0 is refused. Templates accept only their escapes
  *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
  * - hostname empty: gethostname() at load time.
+ *
+ * The loader is split by job: config.c (load, free, find), config_values.c
+ * (value parsers), config_keys.c (key tables), config_defaults.c
+ * (defaults), config_reader.c (lines, libinih), config_check.c (checks
+ * across keys); config_internal.h is their shared, private header.
  */
 #ifndef LMTPSCAN_CONFIG_H
 #define LMTPSCAN_CONFIG_H
@@ -152,6 +157,9 @@ int config_load_string(const char *text, const char *name, struct config **out, 
 void config_free(struct config *cfg);
 
 const struct policy *config_find_policy(const struct config *cfg, const char *name);
+/* The policy of the SPEC defaults, named "default": what every [policy
+ * NAME] starts from, and what a configuration without policies means. */
+const struct policy *config_default_policy(void);
 
 /* Value parsers shared with other modules; 0 on success, -1 on error. */
 int config_parse_size(const char *text, uint64_t *out);
