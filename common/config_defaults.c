@@ -27,6 +27,7 @@ static const struct policy default_policy = {
     .junk_folder = "Junk",
     .subject_tag = "",
     .scan_error_action = ACTION_TEMPFAIL,
+    .unchecked_action = ACTION_DELIVER,
 };
 
 const struct policy *config_default_policy(void)
@@ -65,6 +66,11 @@ void config_defaults(struct config *cfg)
     cfg->server.user[0] = '\0';
     snprintf(cfg->server.spool_dir, sizeof(cfg->server.spool_dir), "/var/spool/lmtpscan");
     cfg->server.log = LOG_TO_SYSLOG;
+    cfg->server.session_timeout = 30 * 60;
+    cfg->server.max_errors = 20;
+    cfg->server.max_auth_failures = 3;
+    cfg->server.max_commands_before_auth = 20;
+    cfg->server.trusted_sessions = 8;
 
     cfg->clamav.enabled = true;
     snprintf(cfg->clamav.database, sizeof(cfg->clamav.database), "/var/lib/clamav");

@@ -70,6 +70,10 @@ static const struct choice block_action_choices[] = {{"quarantine", ACTION_QUARA
                                                      {NULL, 0}};
 static const struct choice error_action_choices[] = {
     {"tempfail", ACTION_TEMPFAIL}, {"pass", ACTION_DELIVER}, {NULL, 0}};
+static const struct choice unchecked_action_choices[] = {{"deliver", ACTION_DELIVER},
+                                                         {"quarantine", ACTION_QUARANTINE},
+                                                         {"reject", ACTION_REJECT},
+                                                         {NULL, 0}};
 
 static const struct key_def server_keys[] = {
     K_FN("listen", config_parse_listen_key, 0, KEY_EMPTY_OK),
@@ -87,6 +91,11 @@ static const struct key_def server_keys[] = {
     K_STR("user", CFG_OFF(server.user), CFG_SIZE(server.user), STR_NAME, KEY_EMPTY_OK),
     K_STR("spool_dir", CFG_OFF(server.spool_dir), CFG_SIZE(server.spool_dir), STR_PATH, 0),
     K_ENUM("log", CFG_OFF(server.log), CFG_SIZE(server.log), log_choices),
+    K_TIME("session_timeout", CFG_OFF(server.session_timeout), 1, DAY),
+    K_UINT("max_errors", CFG_OFF(server.max_errors), 1, 100000),
+    K_UINT("max_auth_failures", CFG_OFF(server.max_auth_failures), 1, 1000),
+    K_UINT("max_commands_before_auth", CFG_OFF(server.max_commands_before_auth), 1, 100000),
+    K_UINT("trusted_sessions", CFG_OFF(server.trusted_sessions), 0, 100000),
     K_END,
 };
 
@@ -150,6 +159,8 @@ static const struct key_def policy_keys[] = {
     K_STR("subject_tag", POL_OFF(subject_tag), POL_SIZE(subject_tag), STR_TEXT, KEY_EMPTY_OK),
     K_ENUM("scan_error_action", POL_OFF(scan_error_action), POL_SIZE(scan_error_action),
            error_action_choices),
+    K_ENUM("unchecked_action", POL_OFF(unchecked_action), POL_SIZE(unchecked_action),
+           unchecked_action_choices),
     K_END,
 };
 
