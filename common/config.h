@@ -35,6 +35,13 @@
  *   spamd_user. Port 0 is refused. Templates accept only their escapes
  *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
  * - hostname empty: gethostname() at load time.
+ * - unchecked_action takes deliver | quarantine | reject (the other
+ *   actions say "pass" for deliver; this key follows the SPEC's words).
+ *
+ * The loader is split by job: config.c (load, free, find), config_values.c
+ * (value parsers), config_keys.c (key tables), config_defaults.c
+ * (defaults), config_reader.c (lines, libinih), config_check.c (checks
+ * across keys); config_internal.h is their shared, private header.
  */
 #ifndef LMTPSCAN_CONFIG_H
 #define LMTPSCAN_CONFIG_H
@@ -78,6 +85,8 @@ struct policy {
     char junk_folder[256];
     char subject_tag[256];
     enum action scan_error_action; /* TEMPFAIL or DELIVER (pass) */
+    enum action unchecked_action;  /* DELIVER QUARANTINE REJECT: mail a scan limit left
+                                      unchecked (SPEC section 5) */
 };
 
 struct recipient_rule {
@@ -105,6 +114,11 @@ struct config {
         char user[64];
         char spool_dir[PATH_MAX];
         enum log_target log;
+        unsigned session_timeout;          /* seconds, one whole session from connect */
+        unsigned max_errors;               /* error replies per session, then 421 */
+        unsigned max_auth_failures;        /* failed AUTH per session, then 421 */
+        unsigned max_commands_before_auth; /* when AUTH is required, then 421 */
+        unsigned trusted_sessions;         /* session slots only trusted clients may use */
     } server;
     struct clamav_config {
         bool enabled;
@@ -152,6 +166,9 @@ int config_load_string(const char *text, const char *name, struct config **out, 
 void config_free(struct config *cfg);
 
 const struct policy *config_find_policy(const struct config *cfg, const char *name);
+/* The policy of the SPEC defaults, named "default": what every [policy
+ * NAME] starts from, and what a configuration without policies means. */
+const struct policy *config_default_policy(void);
 
 /* Value parsers shared with other modules; 0 on success, -1 on error. */
 int config_parse_size(const char *text, uint64_t *out);

@@ -32,22 +32,6 @@
 
 #define FOLD_AT 78 /* preferred line length for the folded tests= list */
 
-static const struct policy builtin_default = {
-    .name = "default",
-    .virus_scan = true,
-    .spam_scan = true,
-    .spamd_user = "%u",
-    .spam_header_level = -999,
-    .spam_mark_level = 5.0,
-    .spam_block_level = 15.0,
-    .spam_action = ACTION_JUNK,
-    .spam_block_action = ACTION_QUARANTINE,
-    .virus_action = ACTION_QUARANTINE,
-    .junk_folder = "Junk",
-    .subject_tag = "",
-    .scan_error_action = ACTION_TEMPFAIL,
-};
-
 static const struct policy *find_policy(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_policies; i++)
@@ -83,7 +67,7 @@ const struct policy *policy_lookup(const struct config *cfg, const char *address
     }
     if (p == NULL)
         p = find_policy(cfg, "default");
-    return p != NULL ? p : &builtin_default;
+    return p != NULL ? p : config_default_policy();
 }
 
 /* The ClamAV result if it counts for policy p, else NULL. */

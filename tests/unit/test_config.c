@@ -107,6 +107,16 @@ static void render(const struct config *cfg, const char *section, const char *ke
         STR(cfg->server.spool_dir);
     else if (IS("server", "log"))
         STR(cfg->server.log == LOG_TO_SYSLOG ? "syslog" : "stderr");
+    else if (IS("server", "session_timeout"))
+        NUM(cfg->server.session_timeout);
+    else if (IS("server", "max_errors"))
+        NUM(cfg->server.max_errors);
+    else if (IS("server", "max_auth_failures"))
+        NUM(cfg->server.max_auth_failures);
+    else if (IS("server", "max_commands_before_auth"))
+        NUM(cfg->server.max_commands_before_auth);
+    else if (IS("server", "trusted_sessions"))
+        NUM(cfg->server.trusted_sessions);
     else if (IS("clamav", "enabled"))
         STR(YESNO(cfg->clamav.enabled));
     else if (IS("clamav", "database"))
@@ -184,6 +194,9 @@ static void render(const struct config *cfg, const char *section, const char *ke
             STR(p->subject_tag);
         else if (strcmp(key, "scan_error_action") == 0)
             STR(action_name(p->scan_error_action));
+        else if (strcmp(key, "unchecked_action") == 0) /* says "deliver", not "pass" */
+            STR(p->unchecked_action == ACTION_DELIVER ? "deliver"
+                                                      : action_name(p->unchecked_action));
         else
             fail_msg("no renderer for [%s] %s", section, key);
     } else {
@@ -216,6 +229,11 @@ static const struct default_case defaults[] = {
     {"server", "user", ""},
     {"server", "spool_dir", "/var/spool/lmtpscan"},
     {"server", "log", "syslog"},
+    {"server", "session_timeout", "1800"},
+    {"server", "max_errors", "20"},
+    {"server", "max_auth_failures", "3"},
+    {"server", "max_commands_before_auth", "20"},
+    {"server", "trusted_sessions", "8"},
     {"clamav", "enabled", "yes"},
     {"clamav", "database", "/var/lib/clamav"},
     {"clamav", "tmp_dir", ""},
@@ -252,6 +270,7 @@ static const struct default_case defaults[] = {
     {"policy default", "junk_folder", "Junk"},
     {"policy default", "subject_tag", ""},
     {"policy default", "scan_error_action", "tempfail"},
+    {"policy default", "unchecked_action", "deliver"},
 };
 
 static void test_defaults(void **state)
@@ -286,9 +305,9 @@ static void test_leading_empty_lines(void **state)
     (void)state;
     struct config *cfg = NULL;
     char err[ERR_MAX];
-    assert_int_equal(config_load_string("\n\n[server]\nmax_sessions = 3\n", "lead.conf", &cfg,
-                                        err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        config_load_string("\n\n[server]\nmax_sessions = 3\n", "lead.conf", &cfg, err, sizeof(err)),
+        0);
     assert_int_equal(cfg->server.max_sessions, 3);
     config_free(cfg);
 }
@@ -344,6 +363,13 @@ static const struct good_case goods[] = {
     {"server", "spool_dir", "/srv/spool", "/srv/spool", NULL},
     {"server", "log", "stderr", "stderr", NULL},
     {"server", "log", "syslog", "syslog", NULL},
+    {"server", "session_timeout", "1h", "3600", NULL},
+    {"server", "session_timeout", "45", "45", NULL},
+    {"server", "max_errors", "5", "5", NULL},
+    {"server", "max_auth_failures", "1", "1", NULL},
+    {"server", "max_commands_before_auth", "100", "100", NULL},
+    {"server", "trusted_sessions", "0", "0", NULL},
+    {"server", "trusted_sessions", "16", "16", NULL},
     {"clamav", "enabled", "no", "no", NULL},
     {"clamav", "database", "/srv/clamav", "/srv/clamav", NULL},
     {"clamav", "database", "", "", "enabled = no"},
@@ -416,6 +442,10 @@ static const struct good_case goods[] = {
     {"policy default", "subject_tag", "\"\"", "", NULL},
     {"policy default", "scan_error_action", "pass", "pass", NULL},
     {"policy default", "scan_error_action", "tempfail", "tempfail", NULL},
+    {"policy default", "unchecked_action", "deliver", "deliver", NULL},
+    {"policy default", "unchecked_action", "Quarantine", "quarantine", NULL},
+    {"policy default", "unchecked_action", "reject", "reject", NULL},
+    {"policy strict", "unchecked_action", "quarantine", "quarantine", NULL},
     {"policy strict", "spam_action", "reject", "reject", NULL},
     {"policy a.b-c_9", "virus_action", "discard", "discard", NULL},
 };
@@ -502,6 +532,25 @@ static const struct bad_case bads[] = {
     {"[server]\nspool_dir =\n", "t.conf:2: [server] spool_dir: a value is required"},
     {"[server]\nlog = file\n",
      "t.conf:2: [server] log: \"file\" is not allowed (expected syslog | stderr)"},
+    {"[server]\nsession_timeout = 0\n", "t.conf:2: [server] session_timeout: 0 is out of range"},
+    {"[server]\nsession_timeout = 2d\n",
+     "t.conf:2: [server] session_timeout: \"2d\" is not a time"},
+    {"[server]\nsession_timeout = 25h\n",
+     "t.conf:2: [server] session_timeout: 25h is out of range"},
+    {"[server]\nmax_errors = 0\n", "t.conf:2: [server] max_errors: 0 is out of range"},
+    {"[server]\nmax_errors = many\n", "t.conf:2: [server] max_errors: \"many\" is not a number"},
+    {"[server]\nmax_auth_failures = 0\n",
+     "t.conf:2: [server] max_auth_failures: 0 is out of range"},
+    {"[server]\nmax_auth_failures = 1001\n",
+     "t.conf:2: [server] max_auth_failures: 1001 is out of range"},
+    {"[server]\nmax_commands_before_auth = -1\n",
+     "t.conf:2: [server] max_commands_before_auth: \"-1\" is not a number"},
+    {"[server]\nmax_commands_before_auth = 0\n",
+     "t.conf:2: [server] max_commands_before_auth: 0 is out of range"},
+    {"[server]\ntrusted_sessions = 100001\n",
+     "t.conf:2: [server] trusted_sessions: 100001 is out of range"},
+    {"[server]\n\ntrusted_sessions = 8x\n",
+     "t.conf:3: [server] trusted_sessions: \"8x\" is not a number"},
     /* [clamav] */
     {"[clamav]\nenabled = si\n", "t.conf:2: [clamav] enabled: \"si\" is not a boolean"},
     {"[clamav]\ndatabase = clamav\n", "t.conf:2: [clamav] database: \"clamav\" is not an"},
@@ -588,6 +637,19 @@ static const struct bad_case bads[] = {
     {"[policy default]\nscan_error_action = reject\n",
      "t.conf:2: [policy default] scan_error_action: \"reject\" is not allowed (expected tempfail "
      "| pass)"},
+    {"[policy default]\nunchecked_action = pass\n",
+     "t.conf:2: [policy default] unchecked_action: \"pass\" is not allowed (expected deliver | "
+     "quarantine | reject)"},
+    {"[policy default]\nunchecked_action = junk\n",
+     "t.conf:2: [policy default] unchecked_action: \"junk\" is not allowed"},
+    {"[policy default]\nunchecked_action = discard\n",
+     "t.conf:2: [policy default] unchecked_action: \"discard\" is not allowed"},
+    {"[policy x]\n\nunchecked_action = tempfail\n",
+     "t.conf:3: [policy x] unchecked_action: \"tempfail\" is not allowed"},
+    {"[policy default]\nunchecked_action =\n",
+     "t.conf:2: [policy default] unchecked_action: \"\" is not allowed"},
+    {"[policy default]\nunchecked_action = reject\nunchecked_action = deliver\n",
+     "t.conf:3: [policy default] unchecked_action: duplicate key (already set at line 2)"},
     {"[policy default]\njunk_folder = .Junk\n",
      "t.conf:2: [policy default] junk_folder: \".Junk\": a folder name must not"},
     {"[policy default]\njunk_folder = a/b\n", "t.conf:2: [policy default] junk_folder: \"a/b\""},
@@ -806,6 +868,53 @@ static void test_policies(void **state)
     assert_string_equal(err, "p.conf:3002: [recipients] u17@example.com: duplicate address "
                              "(already listed at line 19)");
     free(big);
+}
+
+/* config_default_policy() is the policy an empty file loads as "default"
+ * and the one every named policy starts from. */
+static void test_default_policy(void **state)
+{
+    (void)state;
+    char err[ERR_MAX], a[OUT_MAX], b[OUT_MAX], c[OUT_MAX];
+    struct config *cfg = NULL;
+    const char *text = "[policy default]\n"
+                       "unchecked_action = reject\n"
+                       "spam_action = pass\n"
+                       "[policy plain]\n";
+    assert_int_equal(config_load_string(text, "d.conf", &cfg, err, sizeof(err)), 0);
+    struct config *empty = NULL;
+    assert_int_equal(config_load_string("", "empty.conf", &empty, err, sizeof(err)), 0);
+
+    const struct policy *def = config_default_policy();
+    assert_non_null(def);
+    assert_string_equal(def->name, "default");
+    assert_false(def->spam_mark_from_spamd);
+    struct policy copy = *def;
+    snprintf(copy.name, sizeof(copy.name), "plain");
+    struct config fake;
+    memset(&fake, 0, sizeof(fake));
+    fake.policies = &copy;
+    fake.n_policies = 1;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        if (strcmp(defaults[i].section, "policy default") != 0)
+            continue;
+        render(&fake, "policy plain", defaults[i].key, a, sizeof(a));
+        render(empty, "policy default", defaults[i].key, b, sizeof(b));
+        render(cfg, "policy plain", defaults[i].key, c, sizeof(c));
+        if (strcmp(a, defaults[i].expected) != 0 || strcmp(b, a) != 0 || strcmp(c, a) != 0)
+            fail_msg("%s: built-in \"%s\", empty file \"%s\", [policy plain] \"%s\", want "
+                     "\"%s\"",
+                     defaults[i].key, a, b, c, defaults[i].expected);
+        n++;
+    }
+    assert_int_equal(n, 13);
+    /* [policy default]'s own values stay its own. */
+    assert_int_equal(cfg->policies[0].unchecked_action, ACTION_REJECT);
+    assert_int_equal(config_find_policy(cfg, "plain")->unchecked_action, ACTION_DELIVER);
+    assert_int_equal(config_find_policy(cfg, "plain")->spam_action, ACTION_JUNK);
+    config_free(empty);
+    config_free(cfg);
 }
 
 /* ---- comments, case, layout, long lines ---- */
@@ -1104,6 +1213,12 @@ static void test_shipped_samples(void **state)
     assert_string_equal(cfg->deliver.relay.host, "127.0.0.1");
     assert_string_equal(cfg->deliver.relay.port, "10025");
     assert_non_null(config_find_policy(cfg, "default"));
+    assert_int_equal(cfg->server.session_timeout, 1800);
+    assert_int_equal(cfg->server.max_errors, 20);
+    assert_int_equal(cfg->server.max_auth_failures, 3);
+    assert_int_equal(cfg->server.max_commands_before_auth, 20);
+    assert_int_equal(cfg->server.trusted_sessions, 8);
+    assert_int_equal(config_find_policy(cfg, "default")->unchecked_action, ACTION_DELIVER);
     config_free(cfg);
 
     if (config_load(CONF_DIR "/lmtpscan-maildir.conf", &cfg, err, sizeof(err)) != 0)
@@ -1113,6 +1228,9 @@ static void test_shipped_samples(void **state)
     assert_int_equal(cfg->server.listen[0].kind, NET_UNIX);
     assert_string_equal(cfg->server.listen[0].path, "/run/lmtpscan/lmtp.sock");
     assert_non_null(config_find_policy(cfg, "default"));
+    assert_int_equal(cfg->server.session_timeout, 1800);
+    assert_int_equal(cfg->server.trusted_sessions, 8);
+    assert_int_equal(config_find_policy(cfg, "default")->unchecked_action, ACTION_DELIVER);
     config_free(cfg);
 }
 
@@ -1124,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_policies),        cmocka_unit_test(test_layout),
         cmocka_unit_test(test_spec_sample),     cmocka_unit_test(test_files),
         cmocka_unit_test(test_shipped_samples), cmocka_unit_test(test_leading_empty_lines),
+        cmocka_unit_test(test_default_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
