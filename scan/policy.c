@@ -10,7 +10,7 @@
  *   3. spamd score >= spam_block_level  -> spam, spam_block_action
  *      spamd marks it (score >= spam_mark_level, or spamd's own verdict
  *      with spam_mark_level = spamd)  -> spam, spam_action
- *   4. ClamAV scan limits exceeded      -> unchecked, deliver
+ *   4. ClamAV scan limits exceeded      -> unchecked, unchecked_action
  *   5. some scanner gave a clean result -> clean, deliver
  *      (spamd skipping a large message does not stop a clean verdict)
  *   6. nothing ran (scanners disabled by configuration or policy, or only
@@ -136,8 +136,10 @@ static void decide_one(const struct policy *p, const struct clamav_result *cr,
             return;
         }
     }
-    if (cr != NULL && cr->status == CLAMAV_LIMITS)
+    if (cr != NULL && cr->status == CLAMAV_LIMITS) {
+        r->action = p->unchecked_action;
         return;
+    }
     if ((cr != NULL && cr->status == CLAMAV_CLEAN) || spamd_answered(sr))
         r->verdict = VERDICT_CLEAN;
 }

@@ -113,7 +113,15 @@ static void test_lookup_without_default(void **state)
 
 /* ---- policy_decide ---------------------------------------------------- */
 
-enum knob { K_NONE = 0, K_ERR_PASS = 1, K_NO_VIRUS = 2, K_NO_SPAM = 4, K_FROM_SPAMD = 8 };
+enum knob {
+    K_NONE = 0,
+    K_ERR_PASS = 1,
+    K_NO_VIRUS = 2,
+    K_NO_SPAM = 4,
+    K_FROM_SPAMD = 8,
+    K_UNCHECKED_QUARANTINE = 16,
+    K_UNCHECKED_REJECT = 32,
+};
 
 struct decide_case {
     const char *name;
@@ -170,6 +178,12 @@ static const struct decide_case decide_cases[] = {
     {"limits", K_NONE, CLAMAV_LIMITS, false, SPAMD_HAM, 0, VERDICT_UNCHECKED, ACTION_DELIVER},
     {"limits, clamav only", K_NONE, CLAMAV_LIMITS, false, SPAMD_NOT_RUN, 0, VERDICT_UNCHECKED,
      ACTION_DELIVER},
+    {"limits, unchecked_action quarantine", K_UNCHECKED_QUARANTINE, CLAMAV_LIMITS, false, SPAMD_HAM,
+     0, VERDICT_UNCHECKED, ACTION_QUARANTINE},
+    {"limits, unchecked_action reject", K_UNCHECKED_REJECT, CLAMAV_LIMITS, false, SPAMD_NOT_RUN, 0,
+     VERDICT_UNCHECKED, ACTION_REJECT},
+    {"spamd error pass is not a limit", K_ERR_PASS | K_UNCHECKED_REJECT, CLAMAV_CLEAN, false,
+     SPAMD_ERROR, 0, VERDICT_UNCHECKED, ACTION_DELIVER},
     {"limits but spam", K_NONE, CLAMAV_LIMITS, false, SPAMD_SPAM, 8, VERDICT_SPAM, ACTION_JUNK},
     {"limits and spamd error", K_NONE, CLAMAV_LIMITS, false, SPAMD_ERROR, 0, VERDICT_UNCHECKED,
      ACTION_TEMPFAIL},
@@ -205,6 +219,10 @@ static void test_decide(void **state)
             p.spam_scan = false;
         if (c->knobs & K_FROM_SPAMD)
             p.spam_mark_from_spamd = true;
+        if (c->knobs & K_UNCHECKED_QUARANTINE)
+            p.unchecked_action = ACTION_QUARANTINE;
+        if (c->knobs & K_UNCHECKED_REJECT)
+            p.unchecked_action = ACTION_REJECT;
 
         memset(&res, 0, sizeof(res));
         memset(&sr, 0, sizeof(sr));
