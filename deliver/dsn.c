@@ -30,19 +30,37 @@ bool dsn_failed_recipient(const struct recipient *r)
     return (r->notify & DSN_NOTIFY_FAILURE) != 0 && (r->notify & DSN_NOTIFY_NEVER) == 0;
 }
 
-static void rfc5322_date(time_t t, char *out, size_t outlen)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, outlen, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
-
 static bool has_8bit(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] >= 0x80)
             return true;
     return false;
+}
+
+void dsn_encoding(const struct envelope *env, const struct spool *msg, bool *smtputf8,
+                  bool *eight_bit)
+{
+    /* A UTF-8 address or ORCPT in the report needs SMTPUTF8 (RFC 6531,
+     * RFC 6533) and makes the body 8-bit, as a UTF-8 relay text does. */
+    bool utf8 = env->smtputf8 || has_8bit(env->mail_from, strlen(env->mail_from));
+    bool bits = false;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        if (!dsn_failed_recipient(r))
+            continue;
+        utf8 |= has_8bit(r->address, strlen(r->address)) || has_8bit(r->orcpt, strlen(r->orcpt));
+        bits |= has_8bit(r->outcome.detail, strlen(r->outcome.detail));
+    }
+    *smtputf8 = utf8;
+    *eight_bit = bits || utf8 || relay_spool_is_8bit(msg);
+}
+
+static void rfc5322_date(time_t t, char *out, size_t outlen)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, outlen, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
 /* Appends the message's header section (at most DSN_HEADER_MAX bytes,
@@ -119,18 +137,8 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
     rfc5322_date(time(NULL), date, sizeof(date));
     rfc5322_date(env->received.tv_sec, arrival, sizeof(arrival));
     net_address_format(&cfg->deliver.relay, relay, sizeof(relay));
-    /* A UTF-8 address or ORCPT in the report needs SMTPUTF8 (RFC 6531,
-     * RFC 6533) and makes the body 8-bit, as a UTF-8 relay text does. */
-    bool utf8 = env->smtputf8 || has_8bit(env->mail_from, strlen(env->mail_from));
-    bool eight_bit = false;
-    for (size_t i = 0; i < env->n_rcpts; i++) {
-        const struct recipient *r = &env->rcpts[i];
-        if (!dsn_failed_recipient(r))
-            continue;
-        utf8 |= has_8bit(r->address, strlen(r->address)) || has_8bit(r->orcpt, strlen(r->orcpt));
-        eight_bit |= has_8bit(r->outcome.detail, strlen(r->outcome.detail));
-    }
-    eight_bit = eight_bit || utf8 || relay_spool_is_8bit(msg);
+    bool utf8, eight_bit;
+    dsn_encoding(env, msg, &utf8, &eight_bit);
     bool full = env->ret != DSN_RET_HDRS && spool_size(msg) <= DSN_FULL_MAX;
 
     struct strbuf sb;
