@@ -8,6 +8,7 @@
  * an idle connection costs nothing.
  */
 #include "deliver/relay.h"
+#include "deliver/relay_pool.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -15,111 +16,13 @@
 #include "deliver/smtp_client.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PIPELINE_BATCH   32  /* commands sent before their replies are read */
 #define XFORWARD_LINE    480 /* Postfix limits an XFORWARD line to 512 */
 #define PROBE_TIMEOUT_MS 10000
-
-/* ---- connection pool ---- */
-
-struct pooled {
-    struct smtp_conn *conn;
-    char *key;
-    time_t since;
-};
-
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pooled pool[RELAY_POOL_MAX];
-static size_t pool_n;
-
-static time_t mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
-/* The identity of a connection: where it goes and as whom. */
-static void pool_key(const struct config *cfg, char *key, size_t keylen)
-{
-    char addr[400];
-    net_address_format(&cfg->deliver.relay, addr, sizeof(addr));
-    snprintf(key, keylen, "%s\n%s\n%s\n%s", addr, cfg->server.hostname,
-             cfg->deliver.relay_sasl_username, cfg->deliver.relay_sasl_password);
-}
-
-static void pooled_free(struct pooled *p)
-{
-    smtp_conn_close(p->conn);
-    free(p->key);
-}
-
-/* Takes the newest idle connection for key, or NULL. Expired ones are
- * closed on the way. */
-static struct smtp_conn *pool_take(const char *key)
-{
-    struct pooled dead[RELAY_POOL_MAX];
-    size_t n_dead = 0;
-    struct smtp_conn *found = NULL;
-    time_t now = mono_seconds();
-    pthread_mutex_lock(&pool_lock);
-    size_t keep = 0;
-    for (size_t i = 0; i < pool_n; i++) {
-        if (now - pool[i].since > RELAY_POOL_IDLE)
-            dead[n_dead++] = pool[i];
-        else
-            pool[keep++] = pool[i];
-    }
-    pool_n = keep;
-    for (size_t i = pool_n; i-- > 0;) {
-        if (strcmp(pool[i].key, key) == 0) {
-            found = pool[i].conn;
-            free(pool[i].key);
-            memmove(&pool[i], &pool[i + 1], (pool_n - i - 1) * sizeof(pool[0]));
-            pool_n--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool_lock);
-    for (size_t i = 0; i < n_dead; i++)
-        pooled_free(&dead[i]);
-    return found;
-}
-
-static void pool_put(struct smtp_conn *c, const char *key)
-{
-    struct pooled evicted = {0};
-    pthread_mutex_lock(&pool_lock);
-    if (pool_n == RELAY_POOL_MAX) {
-        evicted = pool[0];
-        memmove(&pool[0], &pool[1], (pool_n - 1) * sizeof(pool[0]));
-        pool_n--;
-    }
-    pool[pool_n++] = (struct pooled){.conn = c, .key = xstrdup(key), .since = mono_seconds()};
-    pthread_mutex_unlock(&pool_lock);
-    if (evicted.conn != NULL)
-        pooled_free(&evicted);
-}
-
-void relay_pool_close_all(void)
-{
-    pthread_mutex_lock(&pool_lock);
-    struct pooled all[RELAY_POOL_MAX];
-    size_t n = pool_n;
-    memcpy(all, pool, n * sizeof(pool[0]));
-    pool_n = 0;
-    pthread_mutex_unlock(&pool_lock);
-    for (size_t i = 0; i < n; i++) {
-        (void)smtp_cmd(all[i].conn, "QUIT");
-        (void)smtp_flush(all[i].conn);
-        pooled_free(&all[i]);
-    }
-}
 
 /* ---- connection set-up ---- */
 
@@ -172,7 +75,7 @@ fail:
 static struct smtp_conn *relay_reuse(const struct config *cfg, const char *key)
 {
     struct smtp_conn *c;
-    while ((c = pool_take(key)) != NULL) {
+    while ((c = relay_pool_take(key)) != NULL) {
         struct smtp_reply r;
         smtp_conn_set_timeout(c, PROBE_TIMEOUT_MS < timeout_ms(cfg) ? PROBE_TIMEOUT_MS
                                                                     : timeout_ms(cfg));
@@ -458,7 +361,7 @@ static enum txn_result run_transaction(struct txn *t)
 void relay_send(const struct config *cfg, struct relay_job *job)
 {
     char key[1400];
-    pool_key(cfg, key, sizeof(key));
+    relay_pool_key(cfg, key, sizeof(key));
     job->error[0] = '\0';
     struct txn t;
     memset(&t, 0, sizeof(t));
@@ -482,7 +385,7 @@ void relay_send(const struct config *cfg, struct relay_job *job)
         }
         enum txn_result res = run_transaction(&t);
         if (res == TXN_REUSABLE) {
-            pool_put(t.c, key);
+            relay_pool_put(t.c, key);
             t.c = NULL;
             break;
         }
