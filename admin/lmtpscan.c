@@ -1,6 +1,8 @@
 /*
  * lmtpscan: the administration tool. `lmtpscan [-c FILE] SUBCOMMAND ...`
- * with the subcommands in a table (scan now; quarantine and report later).
+ * with the subcommands in a table: scan (here), quarantine list, show,
+ * release and delete (cmd_quarantine.c, quarantine_release.c) and report
+ * (cmd_report.c).
  *
  * scan FILE...: runs the daemon's scanning pipeline (same configuration,
  * same ClamAV engine and spamd requests) on message files, as if each were

@@ -1,6 +1,8 @@
 /*
- * strbuf: a growable byte buffer with a hard size limit. Every append
- * checks the limit; nothing outside this file does char[] arithmetic.
+ * strbuf: a growable byte buffer with a hard size limit, for text whose
+ * size depends on the input (header blocks, reports, replies). Every
+ * append checks the limit. Fixed-size fields elsewhere are filled only
+ * with snprintf() into their own size.
  * The data is always NUL-terminated (the NUL is not counted in len).
  * Not thread-safe: one owner at a time.
  */
