@@ -15,11 +15,11 @@
  */
 #include "scan/scan.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scan/address_parts.h"
 #include "scan/clamav_engine.h"
-#include "scan/deadline.h"
 #include "scan/policy.h"
 #include "scan/scan_budget.h"
 #include "scan/spamd_client.h"

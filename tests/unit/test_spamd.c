@@ -6,8 +6,8 @@
  * silent peer times out, max_size skips, and scan_message runs one
  * request per distinct spamd_user. Also the spamd_user template.
  */
+#include "common/clock.h"
 #include "scan/address_parts.h"
-#include "scan/deadline.h"
 #include "scan/policy.h"
 #include "scan/scan.h"
 #include "scan/spamd_client.h"
