@@ -4,7 +4,15 @@
  * pool of worker threads for the spamd requests (one request per distinct
  * expanded spamd_user), runs the ClamAV scan in the calling thread within
  * the scan-memory budget, and joins every worker before returning, so no
- * thread reads the spool afterwards. Everything is bounded by
+ * thread reads the spool afterwards.
+ *
+ * Fair share of spamd: each worker runs one request at a time, so the
+ * number of workers is the number of spamd requests one message has in
+ * flight. It is at most spamd_message_share(): half of [spamd]
+ * connections, at least 1 (16 when connections is 0, no limit), so a
+ * message with many distinct spamd users leaves the other half of the
+ * connections to other messages instead of holding all of them until
+ * scan_timeout; its own requests queue behind its share. Everything is bounded by
  * server.scan_timeout from the start of scan_message: the budget wait, the
  * spamd slot wait and every spamd socket operation; libclamav's own scan
  * time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
@@ -31,7 +39,7 @@
 #include <string.h>
 
 #define WORKER_STACK    (256 * 1024)
-#define MAX_WORKERS     16
+#define MAX_WORKERS     16          /* spamd requests of one message in flight, at most */
 #define NO_TIMEOUT_SECS (24 * 3600) /* scan_timeout = 0: effectively none */
 
 struct scan_engine {
@@ -102,6 +110,16 @@ static void *spamd_worker(void *arg)
             spamd_check(&jobs->reqs[i], &jobs->results[i]);
     }
     return NULL;
+}
+
+/* How many spamd requests one message may have in flight: half of the
+ * connection limit, at least one, at most MAX_WORKERS. */
+static size_t spamd_message_share(unsigned connections)
+{
+    size_t share = connections > 0 ? connections / 2 : MAX_WORKERS;
+    if (share < 1)
+        share = 1;
+    return share < MAX_WORKERS ? share : MAX_WORKERS;
 }
 
 /* Index of user in out->spamd, adding an entry when new. */
@@ -238,11 +256,8 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     free(bad);
 
     if (jobs.n > 0) {
-        size_t want = jobs.n;
-        if (cfg->spamd.connections > 0 && want > cfg->spamd.connections)
-            want = cfg->spamd.connections;
-        if (want > MAX_WORKERS)
-            want = MAX_WORKERS;
+        size_t share = spamd_message_share(cfg->spamd.connections);
+        size_t want = jobs.n < share ? jobs.n : share;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, WORKER_STACK);
