@@ -4,7 +4,10 @@
  * pool of worker threads for the spamd requests (one request per distinct
  * expanded spamd_user), runs the ClamAV scan in the calling thread within
  * the scan-memory budget, and joins every worker before returning, so no
- * thread reads the spool afterwards.
+ * thread reads the spool afterwards. Everything is bounded by
+ * server.scan_timeout from the start of scan_message: the budget wait, the
+ * spamd slot wait and every spamd socket operation; libclamav's own scan
+ * time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
  *
  * Fair share of spamd: each worker runs one request at a time, so the
  * number of workers is the number of spamd requests one message has in
@@ -12,10 +15,7 @@
  * connections, at least 1 (16 when connections is 0, no limit), so a
  * message with many distinct spamd users leaves the other half of the
  * connections to other messages instead of holding all of them until
- * scan_timeout; its own requests queue behind its share. Everything is bounded by
- * server.scan_timeout from the start of scan_message: the budget wait, the
- * spamd slot wait and every spamd socket operation; libclamav's own scan
- * time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
+ * scan_timeout; its own requests queue behind its share.
  *
  * Failure modes are reported in the result, never as clean: engine
  * missing/loading, budget wait timeout ("scan timeout"), libclamav errors,
