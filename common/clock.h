@@ -2,8 +2,9 @@
  * clock: the one monotonic clock of the daemon and the deadlines built on
  * it. A deadline is an absolute point in time on CLOCK_MONOTONIC held in a
  * struct timespec, the form pthread_cond_timedwait takes, so the same value
- * bounds a condition wait (common/gate.h), a socket wait (common/fd_stream.h)
- * and a connect (common/net_address.h).
+ * bounds a condition wait (common/gate.h) and a socket wait
+ * (common/fd_stream.h). mono_now_ms() is the millisecond reading for
+ * plain arithmetic (common/net_address.c's connect timeout).
  *
  * Public: mono_now(), mono_now_ms(), deadline_after_ms(), deadline_never(),
  * deadline_min(), deadline_remaining_ms(), elapsed_ms().
