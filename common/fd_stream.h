@@ -24,9 +24,10 @@
  * Failure modes: FDS_TIMEOUT (deadline or idle limit), FDS_EOF (the peer
  * closed its end), FDS_ERROR (a poll, recv or send error: err_op and
  * err_no say which; a peer gone while writing is EPIPE), FDS_TOO_LONG (a
- * line over its bound), FDS_STOPPED. After any of them but FDS_TOO_LONG
- * the stream should be given up. The descriptor must be a socket; reads
- * and writes never block (MSG_DONTWAIT) and never raise SIGPIPE.
+ * line over its bound), FDS_STOPPED. After a failed read the input is
+ * out of step (a partial line is lost): only a last reply may still be
+ * written before the stream is given up. The descriptor must be a socket;
+ * reads and writes never block (MSG_DONTWAIT) and never raise SIGPIPE.
  *
  * Not thread-safe: one owner at a time.
  */
