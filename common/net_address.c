@@ -12,6 +12,7 @@
  * failure. Thread-safe (no shared state).
  */
 #include "common/net_address.h"
+#include "common/clock.h"
 #include "common/text.h"
 
 #include <arpa/inet.h>
@@ -303,19 +304,12 @@ bool cidr_list_match(const struct cidr *list, size_t n, const struct sockaddr *s
 
 /* ---- sockets ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline (-1: none), 0 when passed. */
 static int remaining_ms(int64_t deadline)
 {
     if (deadline < 0)
         return -1;
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - mono_now_ms();
     if (left <= 0)
         return 0;
     return left > INT32_MAX ? INT32_MAX : (int)left;
@@ -421,7 +415,7 @@ int net_connect(const struct net_address *a, int timeout_ms, char *err, size_t e
         set_err(err, errlen, "connect: no address configured");
         return -1;
     }
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? mono_now_ms() + timeout_ms : -1;
 
     if (a->kind == NET_UNIX) {
         struct sockaddr_un sun;

@@ -1,48 +1,39 @@
 /*
- * smtp_client: SMTP client wire level (see smtp_client.h). Input is read
- * into a fixed buffer; output collects in a bounded strbuf and goes out
- * when it passes a threshold or before a reply is awaited. Every wait is
- * a poll() with the remaining time of the current step.
+ * smtp_client: SMTP client wire level (see smtp_client.h) on a
+ * common/fd_stream.h stream: input in its fixed buffer, output collected
+ * in its bounded strbuf and written out when it passes a threshold or
+ * before a reply is awaited. A reply must be complete within the timeout;
+ * a write fails after the timeout without progress (the stream's idle
+ * limit).
  */
 #include "deliver/smtp_client.h"
+#include "common/clock.h"
+#include "common/fd_stream.h"
 #include "common/xalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define OUT_FLUSH_AT    (32 * 1024)
 #define OUT_MAX         (64 * 1024)
 #define REPLY_LINES_MAX 200
+#define IN_SIZE         8192
 
 struct smtp_conn {
-    int fd;
-    int timeout_ms;
-    char in[8192];
-    size_t in_start;
-    size_t in_end;
-    struct strbuf out;
+    struct fd_stream io; /* idle_ms: the per-step timeout */
     char error[256];
     struct smtp_caps caps;
     char local[80];
     char remote[80];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int fail(struct smtp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -55,20 +46,24 @@ static int fail(struct smtp_conn *c, const char *fmt, ...)
     return -1;
 }
 
-/* Waits for events on the fd until deadline; 1 ready, 0 timeout, -1 error. */
-static int wait_fd(struct smtp_conn *c, short events, int64_t deadline)
+/* Fails c for a stream status other than FDS_OK, in the words of the
+ * error texts before the shared stream; timeout_text for a timeout. */
+static int io_fail(struct smtp_conn *c, enum fd_stream_status st, const char *timeout_text)
 {
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return 0;
-        struct pollfd p = {.fd = c->fd, .events = events};
-        int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (n > 0)
-            return 1;
-        if (n < 0 && errno != EINTR)
-            return -1;
+    switch (st) {
+    case FDS_TIMEOUT:
+        return fail(c, "%s", timeout_text);
+    case FDS_EOF:
+        return fail(c, "connection closed by the server");
+    case FDS_TOO_LONG:
+        return fail(c, "reply line too long");
+    case FDS_ERROR:
+        return fail(c, "%s: %s", c->io.err_op, strerror(c->io.err_no));
+    case FDS_OK:
+    case FDS_STOPPED:
+        break;
     }
+    return fail(c, "I/O failed");
 }
 
 static void describe_end(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t outlen)
@@ -90,9 +85,8 @@ int smtp_conn_open(const struct net_address *a, int timeout_ms, struct smtp_conn
     if (fd < 0)
         return -1;
     struct smtp_conn *c = xcalloc(1, sizeof(*c));
-    c->fd = fd;
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 300000;
-    strbuf_init(&c->out, OUT_MAX);
+    fd_stream_init(&c->io, fd, IN_SIZE, OUT_MAX, OUT_FLUSH_AT);
+    smtp_conn_set_timeout(c, timeout_ms);
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
@@ -113,9 +107,9 @@ void smtp_conn_close(struct smtp_conn *c)
 {
     if (c == NULL)
         return;
-    if (c->fd >= 0)
-        close(c->fd);
-    strbuf_free(&c->out);
+    if (c->io.fd >= 0)
+        close(c->io.fd);
+    fd_stream_free(&c->io);
     free(c);
 }
 
@@ -141,55 +135,19 @@ const char *smtp_conn_remote(const struct smtp_conn *c)
 
 void smtp_conn_set_timeout(struct smtp_conn *c, int timeout_ms)
 {
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 300000;
+    c->io.idle_ms = timeout_ms > 0 ? timeout_ms : 300000;
 }
 
 int smtp_flush(struct smtp_conn *c)
 {
-    int64_t deadline = now_ms() + c->timeout_ms;
-    size_t done = 0;
-    while (done < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + done, c->out.len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            done += (size_t)n;
-            deadline = now_ms() + c->timeout_ms; /* progress restarts the step */
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int w = wait_fd(c, POLLOUT, deadline);
-            if (w == 0)
-                return fail(c, "write timed out");
-            if (w < 0)
-                return fail(c, "poll: %s", strerror(errno));
-            continue;
-        }
-        return fail(c, "write: %s", n < 0 ? strerror(errno) : "nothing written");
-    }
-    strbuf_reset(&c->out);
-    return 0;
+    enum fd_stream_status st = fd_stream_flush(&c->io, deadline_never());
+    return st == FDS_OK ? 0 : io_fail(c, st, "write timed out");
 }
 
 int smtp_write(struct smtp_conn *c, const void *data, size_t len)
 {
-    const char *p = data;
-    while (len > 0) {
-        size_t room = OUT_FLUSH_AT > c->out.len ? OUT_FLUSH_AT - c->out.len : 0;
-        if (room == 0) {
-            if (smtp_flush(c) < 0)
-                return -1;
-            continue;
-        }
-        size_t n = len < room ? len : room;
-        if (strbuf_append(&c->out, p, n) < 0)
-            return fail(c, "output buffer full");
-        p += n;
-        len -= n;
-    }
-    if (c->out.len >= OUT_FLUSH_AT)
-        return smtp_flush(c);
-    return 0;
+    enum fd_stream_status st = fd_stream_queue(&c->io, data, len, deadline_never());
+    return st == FDS_OK ? 0 : io_fail(c, st, "write timed out");
 }
 
 int smtp_cmd(struct smtp_conn *c, const char *fmt, ...)
@@ -206,47 +164,21 @@ int smtp_cmd(struct smtp_conn *c, const char *fmt, ...)
     return smtp_write(c, line, (size_t)n);
 }
 
-/* One line without its CRLF into line[max]; -1 on failure. */
-static int read_line(struct smtp_conn *c, char *line, size_t max, int64_t deadline)
+/* One reply line without its line end into line (SMTP_REPLY_LINE_MAX + 1
+ * bytes); a line of SMTP_REPLY_LINE_MAX bytes or more without its end is a
+ * protocol error, as is a NUL byte. -1 on failure. */
+static int read_line(struct smtp_conn *c, char *line, struct timespec deadline)
 {
-    for (;;) {
-        char *lf = memchr(c->in + c->in_start, '\n', c->in_end - c->in_start);
-        if (lf != NULL) {
-            size_t n = (size_t)(lf - (c->in + c->in_start));
-            size_t keep = n;
-            if (keep > 0 && c->in[c->in_start + keep - 1] == '\r')
-                keep--;
-            if (keep >= max)
-                return fail(c, "reply line too long");
-            memcpy(line, c->in + c->in_start, keep);
-            line[keep] = '\0';
-            if (memchr(line, '\0', keep) != NULL)
-                return fail(c, "NUL byte in reply");
-            c->in_start += n + 1;
-            return 0;
-        }
-        if (c->in_end - c->in_start >= max + 1)
-            return fail(c, "reply line too long");
-        if (c->in_start > 0) {
-            memmove(c->in, c->in + c->in_start, c->in_end - c->in_start);
-            c->in_end -= c->in_start;
-            c->in_start = 0;
-        }
-        int w = wait_fd(c, POLLIN, deadline);
-        if (w == 0)
-            return fail(c, "timed out waiting for a reply");
-        if (w < 0)
-            return fail(c, "poll: %s", strerror(errno));
-        ssize_t n = recv(c->fd, c->in + c->in_end, sizeof(c->in) - c->in_end, 0);
-        if (n == 0)
-            return fail(c, "connection closed by the server");
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return fail(c, "read: %s", strerror(errno));
-        }
-        c->in_end += (size_t)n;
-    }
+    size_t len;
+    enum fd_stream_status st =
+        fd_stream_read_line(&c->io, line, SMTP_REPLY_LINE_MAX + 1, &len, deadline);
+    if (st != FDS_OK)
+        return io_fail(c, st, "timed out waiting for a reply");
+    if (len >= SMTP_REPLY_LINE_MAX)
+        return fail(c, "reply line too long");
+    if (memchr(line, '\0', len) != NULL)
+        return fail(c, "NUL byte in reply");
+    return 0;
 }
 
 /* "x.y.z" at the start of text whose class matches the code: its length,
@@ -280,14 +212,14 @@ int smtp_read_reply(struct smtp_conn *c, struct smtp_reply *r,
                     void (*line_cb)(void *arg, const char *text), void *arg)
 {
     memset(r, 0, sizeof(*r));
-    if (c->out.len > 0 && smtp_flush(c) < 0)
+    if (c->io.out.len > 0 && smtp_flush(c) < 0)
         return -1;
-    int64_t deadline = now_ms() + c->timeout_ms;
-    char line[SMTP_REPLY_LINE_MAX];
+    struct timespec deadline = deadline_after_ms((uint64_t)c->io.idle_ms);
+    char line[SMTP_REPLY_LINE_MAX + 1];
     for (int n = 0;; n++) {
         if (n >= REPLY_LINES_MAX)
             return fail(c, "reply has too many lines");
-        if (read_line(c, line, sizeof(line), deadline) < 0)
+        if (read_line(c, line, deadline) < 0)
             return -1;
         size_t len = strlen(line);
         if (len < 3 || !isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||

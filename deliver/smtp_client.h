@@ -1,10 +1,9 @@
 /*
  * smtp_client: the wire level of an SMTP client (RFC 5321) for the relay:
- * a connection with a bounded input buffer and a bounded output buffer,
- * deadline-aware reads and writes (every blocking step waits at most the
- * connection's timeout), multi-line reply reading, EHLO capability
- * parsing, xtext encoding, and a DATA writer that dot-stuffs and
- * terminates the message.
+ * a connection over a common/fd_stream.h stream (bounded input and output
+ * buffers; every blocking step waits at most the connection's timeout),
+ * multi-line reply reading, EHLO capability parsing, xtext encoding, and
+ * a DATA writer that dot-stuffs and terminates the message.
  *
  * Public: smtp_conn_open(), smtp_conn_close(), smtp_conn_error() and the
  * other accessors, smtp_cmd(), smtp_write(), smtp_flush(),

@@ -1,14 +1,20 @@
 /*
- * stream: a buffered, deadline-aware socket stream for one session. Reads
- * fill a fixed input buffer (constant memory); replies collect in a bounded
- * output buffer and go out in one write when the session has no more
- * pipelined input to answer. Every blocking call waits at most the
- * stream's timeout. Not thread-safe: one session owns it.
+ * stream: the session's side of the client socket, a thin layer over
+ * common/fd_stream.h. Reads fill a fixed input buffer (constant memory);
+ * replies collect in a bounded output buffer and go out in one write when
+ * the session has no more pipelined input to answer. Every blocking call
+ * waits at most the stream's timeout without progress (fd_stream's idle
+ * limit; no overall deadline). Not thread-safe: one session owns it.
+ *
+ * Public: stream_init(), stream_free(), stream_read_line(), stream_peek(),
+ * stream_consume(), stream_has_input(), stream_reply(), stream_flush().
+ * Failure modes: the enum stream_status values below; after any but
+ * STREAM_OK and STREAM_TOO_LONG the session ends.
  */
 #ifndef LMTPSCAN_STREAM_H
 #define LMTPSCAN_STREAM_H
 
-#include "common/strbuf.h"
+#include "common/fd_stream.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,13 +31,8 @@ enum stream_status {
 };
 
 struct stream {
-    int fd;
-    int stop_fd; /* readable once the daemon stops; -1 for none */
-    int timeout_ms;
-    char in[STREAM_INPUT_SIZE];
-    size_t in_start;
-    size_t in_end;
-    struct strbuf out;
+    int fd;              /* the client socket (the same as io.fd) */
+    struct fd_stream io; /* stop_fd: readable once the daemon stops */
 };
 
 void stream_init(struct stream *st, int fd, int timeout_ms, int stop_fd);

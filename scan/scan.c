@@ -9,17 +9,25 @@
  * spamd slot wait and every spamd socket operation; libclamav's own scan
  * time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
  *
+ * Fair share of spamd: each worker runs one request at a time, so the
+ * number of workers is the number of spamd requests one message has in
+ * flight. It is at most spamd_message_share(): half of [spamd]
+ * connections, at least 1 (16 when connections is 0, no limit), so a
+ * message with many distinct spamd users leaves the other half of the
+ * connections to other messages instead of holding all of them until
+ * scan_timeout; its own requests queue behind its share.
+ *
  * Failure modes are reported in the result, never as clean: engine
  * missing/loading, budget wait timeout ("scan timeout"), libclamav errors,
  * every spamd failure, a spamd_user that does not expand.
  */
 #include "scan/scan.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scan/address_parts.h"
 #include "scan/clamav_engine.h"
-#include "scan/deadline.h"
 #include "scan/policy.h"
 #include "scan/scan_budget.h"
 #include "scan/spamd_client.h"
@@ -31,7 +39,7 @@
 #include <string.h>
 
 #define WORKER_STACK    (256 * 1024)
-#define MAX_WORKERS     16
+#define MAX_WORKERS     16          /* spamd requests of one message in flight, at most */
 #define NO_TIMEOUT_SECS (24 * 3600) /* scan_timeout = 0: effectively none */
 
 struct scan_engine {
@@ -102,6 +110,16 @@ static void *spamd_worker(void *arg)
             spamd_check(&jobs->reqs[i], &jobs->results[i]);
     }
     return NULL;
+}
+
+/* How many spamd requests one message may have in flight: half of the
+ * connection limit, at least one, at most MAX_WORKERS. */
+static size_t spamd_message_share(unsigned connections)
+{
+    size_t share = connections > 0 ? connections / 2 : MAX_WORKERS;
+    if (share < 1)
+        share = 1;
+    return share < MAX_WORKERS ? share : MAX_WORKERS;
 }
 
 /* Index of user in out->spamd, adding an entry when new. */
@@ -238,11 +256,8 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     free(bad);
 
     if (jobs.n > 0) {
-        size_t want = jobs.n;
-        if (cfg->spamd.connections > 0 && want > cfg->spamd.connections)
-            want = cfg->spamd.connections;
-        if (want > MAX_WORKERS)
-            want = MAX_WORKERS;
+        size_t share = spamd_message_share(cfg->spamd.connections);
+        size_t want = jobs.n < share ? jobs.n : share;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, WORKER_STACK);

@@ -1,38 +1,22 @@
 /*
  * scan_budget: reservations against the scan-memory budget (see
- * scan_budget.h). One mutex and one condition variable on
- * CLOCK_MONOTONIC; every release wakes all waiters, which re-check.
+ * scan_budget.h), held in a common/gate.h gate.
  */
 #include "scan/scan_budget.h"
 
-#include <errno.h>
-
 void scan_budget_init(struct scan_budget *b, uint64_t total)
 {
-    pthread_condattr_t attr;
-
-    pthread_mutex_init(&b->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->freed, &attr);
-    pthread_condattr_destroy(&attr);
-    b->total = total;
-    b->in_use = 0;
-    b->holders = 0;
+    gate_init(&b->gate, total);
 }
 
 void scan_budget_destroy(struct scan_budget *b)
 {
-    pthread_cond_destroy(&b->freed);
-    pthread_mutex_destroy(&b->lock);
+    gate_destroy(&b->gate);
 }
 
 void scan_budget_set_total(struct scan_budget *b, uint64_t total)
 {
-    pthread_mutex_lock(&b->lock);
-    b->total = total;
-    pthread_cond_broadcast(&b->freed);
-    pthread_mutex_unlock(&b->lock);
+    gate_set_capacity(&b->gate, total);
 }
 
 uint64_t scan_budget_estimate(uint64_t message_size)
@@ -41,40 +25,12 @@ uint64_t scan_budget_estimate(uint64_t message_size)
     return est < SCAN_BUDGET_MIN ? SCAN_BUDGET_MIN : est;
 }
 
-/* Caller holds the lock. */
-static int fits(const struct scan_budget *b, uint64_t amount)
-{
-    if (b->total == 0 || b->holders == 0)
-        return 1; /* no limit, or alone: always granted */
-    return amount <= b->total && b->in_use <= b->total - amount;
-}
-
 int scan_budget_reserve(struct scan_budget *b, uint64_t amount, const struct timespec *deadline)
 {
-    int rc = 0;
-
-    pthread_mutex_lock(&b->lock);
-    while (!fits(b, amount)) {
-        int e = pthread_cond_timedwait(&b->freed, &b->lock, deadline);
-        if (e == ETIMEDOUT && !fits(b, amount)) {
-            rc = -1;
-            break;
-        }
-    }
-    if (rc == 0) {
-        b->in_use += amount;
-        b->holders++;
-    }
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return gate_acquire(&b->gate, amount, deadline);
 }
 
 void scan_budget_release(struct scan_budget *b, uint64_t amount)
 {
-    pthread_mutex_lock(&b->lock);
-    b->in_use = amount > b->in_use ? 0 : b->in_use - amount;
-    if (b->holders > 0)
-        b->holders--;
-    pthread_cond_broadcast(&b->freed);
-    pthread_mutex_unlock(&b->lock);
+    gate_release(&b->gate, amount);
 }

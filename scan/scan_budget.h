@@ -1,11 +1,16 @@
 /*
  * scan_budget: the memory budget for ClamAV scans in flight
- * ([clamav] scan_memory). A scan reserves an estimate of what libclamav
- * will hold (3x the message size, at least SCAN_BUDGET_MIN) before it
- * starts and releases it afterwards; a reservation that does not fit
- * waits until it does or until its deadline. A reservation larger than
- * the whole budget is granted when nothing else is reserved, so a big
- * message is scanned alone instead of never. A total of 0 means no limit.
+ * ([clamav] scan_memory), a common/gate.h gate counted in bytes. A scan
+ * reserves an estimate of what libclamav will hold (3x the message size,
+ * at least SCAN_BUDGET_MIN) before it starts and releases it afterwards;
+ * a reservation that does not fit waits until it does or until its
+ * deadline. A reservation larger than the whole budget is granted when
+ * nothing else is reserved, so a big message is scanned alone instead of
+ * never. A total of 0 means no limit.
+ *
+ * Public: scan_budget_init(), scan_budget_destroy(),
+ * scan_budget_set_total(), scan_budget_estimate(), scan_budget_reserve(),
+ * scan_budget_release().
  *
  * Thread-safe. Failure mode: the deadline passes (scan_budget_reserve
  * returns -1, nothing reserved).
@@ -13,18 +18,15 @@
 #ifndef LMTPSCAN_SCAN_BUDGET_H
 #define LMTPSCAN_SCAN_BUDGET_H
 
-#include <pthread.h>
+#include "common/gate.h"
+
 #include <stdint.h>
 #include <time.h>
 
 #define SCAN_BUDGET_MIN (256 * 1024)
 
 struct scan_budget {
-    pthread_mutex_t lock;
-    pthread_cond_t freed; /* CLOCK_MONOTONIC */
-    uint64_t total;
-    uint64_t in_use;
-    unsigned holders;
+    struct gate gate; /* capacity: the total in bytes */
 };
 
 void scan_budget_init(struct scan_budget *b, uint64_t total);

@@ -1,19 +1,18 @@
 /*
  * spamd_client: the SPAMC/1.5 conversation with spamd (see
- * spamd_client.h). The socket is non-blocking and every read and write
- * waits in poll() until the request deadline, so a silent spamd costs at
- * most the deadline and a caller joining this thread is never stuck.
+ * spamd_client.h). Every read and write goes through a common/fd_stream.h
+ * stream bounded by the request deadline, so a silent spamd costs at most
+ * the deadline and a caller joining this thread is never stuck.
  */
 #include "scan/spamd_client.h"
 
+#include "common/clock.h"
+#include "common/fd_stream.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "scan/deadline.h"
 #include "scan/spamd_reply.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,102 +23,37 @@
 
 void spamd_limit_init(struct spamd_limit *l, unsigned max)
 {
-    pthread_condattr_t attr;
-
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->freed, &attr);
-    pthread_condattr_destroy(&attr);
-    l->max = max;
-    l->in_use = 0;
+    gate_init(&l->gate, max);
 }
 
 void spamd_limit_destroy(struct spamd_limit *l)
 {
-    pthread_cond_destroy(&l->freed);
-    pthread_mutex_destroy(&l->lock);
+    gate_destroy(&l->gate);
 }
 
 void spamd_limit_set_max(struct spamd_limit *l, unsigned max)
 {
-    pthread_mutex_lock(&l->lock);
-    l->max = max;
-    pthread_cond_broadcast(&l->freed);
-    pthread_mutex_unlock(&l->lock);
+    gate_set_capacity(&l->gate, max);
 }
 
 int spamd_limit_acquire(struct spamd_limit *l, const struct timespec *deadline)
 {
-    int rc = 0;
-
-    pthread_mutex_lock(&l->lock);
-    while (l->max != 0 && l->in_use >= l->max) {
-        if (pthread_cond_timedwait(&l->freed, &l->lock, deadline) == ETIMEDOUT &&
-            l->in_use >= l->max) {
-            rc = -1;
-            break;
-        }
-    }
-    if (rc == 0)
-        l->in_use++;
-    pthread_mutex_unlock(&l->lock);
-    return rc;
+    return gate_acquire(&l->gate, 1, deadline);
 }
 
 void spamd_limit_release(struct spamd_limit *l)
 {
-    pthread_mutex_lock(&l->lock);
-    if (l->in_use > 0)
-        l->in_use--;
-    pthread_cond_signal(&l->freed);
-    pthread_mutex_unlock(&l->lock);
+    gate_release(&l->gate, 1);
 }
 
-/* Waits for events on fd until the deadline. 0, or -1 with errno
- * (ETIMEDOUT). */
-static int wait_fd(int fd, short events, struct timespec deadline)
+/* "timeout" or the socket error of a failed stream operation. */
+static const char *io_error(const struct fd_stream *io, enum fd_stream_status st)
 {
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = events};
-        int ms = deadline_remaining_ms(deadline);
-        if (ms == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        int rc = poll(&p, 1, ms);
-        if (rc > 0)
-            return 0;
-        if (rc == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (errno != EINTR)
-            return -1;
-    }
-}
-
-static int send_all(int fd, const char *data, size_t len, struct timespec deadline)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            data += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(fd, POLLOUT, deadline) < 0)
-                return -1;
-            continue;
-        }
-        if (n == 0)
-            errno = EPIPE;
-        return -1;
-    }
-    return 0;
+    if (st == FDS_TIMEOUT)
+        return "timeout";
+    if (st == FDS_ERROR)
+        return strerror(io->err_no);
+    return "connection closed";
 }
 
 static bool user_is_safe(const char *user)
@@ -137,10 +71,11 @@ static void fail(struct spamd_result *out, const char *fmt, const char *detail)
 }
 
 /* Sends the request; -1 with out->error set. */
-static int send_request(int fd, const struct spamd_request *req, uint64_t size,
+static int send_request(struct fd_stream *io, const struct spamd_request *req, uint64_t size,
                         struct timespec deadline, struct spamd_result *out)
 {
     struct strbuf head;
+    enum fd_stream_status st;
     char *buf;
     uint64_t off = 0;
     int rc = -1;
@@ -154,12 +89,12 @@ static int send_request(int fd, const struct spamd_request *req, uint64_t size,
         strbuf_free(&head);
         return -1;
     }
-    if (send_all(fd, head.data, head.len, deadline) < 0) {
-        fail(out, "spamd write: %s", errno == ETIMEDOUT ? "timeout" : strerror(errno));
-        strbuf_free(&head);
+    st = fd_stream_write_all(io, head.data, head.len, deadline);
+    strbuf_free(&head);
+    if (st != FDS_OK) {
+        fail(out, "spamd write: %s", io_error(io, st));
         return -1;
     }
-    strbuf_free(&head);
 
     buf = xmalloc(CHUNK);
     while (off < size) {
@@ -169,13 +104,14 @@ static int send_request(int fd, const struct spamd_request *req, uint64_t size,
             fail(out, "reading the spool: %s", n == 0 ? "short file" : strerror(errno));
             goto out;
         }
-        if (send_all(fd, buf, (size_t)n, deadline) < 0) {
-            fail(out, "spamd write: %s", errno == ETIMEDOUT ? "timeout" : strerror(errno));
+        st = fd_stream_write_all(io, buf, (size_t)n, deadline);
+        if (st != FDS_OK) {
+            fail(out, "spamd write: %s", io_error(io, st));
             goto out;
         }
         off += (uint64_t)n;
     }
-    if (shutdown(fd, SHUT_WR) < 0) {
+    if (shutdown(io->fd, SHUT_WR) < 0) {
         fail(out, "spamd shutdown: %s", strerror(errno));
         goto out;
     }
@@ -186,50 +122,37 @@ out:
 }
 
 /* Reads until EOF into reply (at most SPAMD_REPLY_MAX); -1 with error. */
-static int read_reply(int fd, struct strbuf *reply, struct timespec deadline,
+static int read_reply(struct fd_stream *io, struct strbuf *reply, struct timespec deadline,
                       struct spamd_result *out)
 {
-    char *buf = xmalloc(CHUNK);
-    int rc = -1;
-
     for (;;) {
-        ssize_t n = recv(fd, buf, CHUNK, 0);
-        if (n > 0) {
-            if (strbuf_append(reply, buf, (size_t)n) < 0) {
-                fail(out, "%s", "spamd reply too large");
-                break;
-            }
-            continue;
+        const char *data;
+        size_t len;
+        enum fd_stream_status st = fd_stream_peek(io, &data, &len, deadline);
+        if (st == FDS_EOF)
+            return 0;
+        if (st != FDS_OK) {
+            fail(out, "spamd read: %s", io_error(io, st));
+            return -1;
         }
-        if (n == 0) {
-            rc = 0;
-            break;
+        if (strbuf_append(reply, data, len) < 0) {
+            fail(out, "%s", "spamd reply too large");
+            return -1;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_fd(fd, POLLIN, deadline) < 0) {
-                fail(out, "spamd read: %s", errno == ETIMEDOUT ? "timeout" : strerror(errno));
-                break;
-            }
-            continue;
-        }
-        fail(out, "spamd read: %s", strerror(errno));
-        break;
+        fd_stream_consume(io, len);
     }
-    free(buf);
-    return rc;
 }
 
 static void converse(const struct spamd_request *req, struct timespec deadline,
                      struct spamd_result *out)
 {
     char err[256];
+    struct fd_stream io;
     struct strbuf reply;
     struct spamd_reply parsed;
     uint64_t size = spool_size(req->msg);
     int ms = deadline_remaining_ms(deadline);
-    int fd, flags;
+    int fd;
 
     if (ms == 0) {
         fail(out, "%s", "spamd timeout");
@@ -241,29 +164,24 @@ static void converse(const struct spamd_request *req, struct timespec deadline,
         fail(out, "spamd connect: %s", err);
         return;
     }
-    flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        fail(out, "spamd socket: %s", strerror(errno));
-        close(fd);
-        return;
-    }
-    if (send_request(fd, req, size, deadline, out) < 0) {
-        close(fd);
-        return;
-    }
-    strbuf_init(&reply, SPAMD_REPLY_MAX);
-    if (read_reply(fd, &reply, deadline, out) == 0) {
-        if (spamd_reply_parse(reply.data, reply.len, &parsed, err, sizeof(err)) < 0) {
-            fail(out, "%s", err);
-        } else {
-            out->status = parsed.is_spam ? SPAMD_SPAM : SPAMD_HAM;
-            out->score = parsed.score;
-            out->required = parsed.required;
-            out->rules = parsed.rules;
-            out->n_rules = parsed.n_rules;
+    /* Nothing is queued: the request goes out with fd_stream_write_all. */
+    fd_stream_init(&io, fd, CHUNK, 0, 0);
+    if (send_request(&io, req, size, deadline, out) == 0) {
+        strbuf_init(&reply, SPAMD_REPLY_MAX);
+        if (read_reply(&io, &reply, deadline, out) == 0) {
+            if (spamd_reply_parse(reply.data, reply.len, &parsed, err, sizeof(err)) < 0) {
+                fail(out, "%s", err);
+            } else {
+                out->status = parsed.is_spam ? SPAMD_SPAM : SPAMD_HAM;
+                out->score = parsed.score;
+                out->required = parsed.required;
+                out->rules = parsed.rules;
+                out->n_rules = parsed.n_rules;
+            }
         }
+        strbuf_free(&reply);
     }
-    strbuf_free(&reply);
+    fd_stream_free(&io);
     close(fd);
 }
 
@@ -272,7 +190,7 @@ void spamd_check(const struct spamd_request *req, struct spamd_result *out)
     struct timespec start, deadline = req->deadline;
     uint64_t size = spool_size(req->msg);
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = mono_now();
     out->status = SPAMD_ERROR;
     out->score = 0;
     out->required = 0;

@@ -2,10 +2,11 @@
  * spamd_client: one SPAMC/1.5 REPORT request to spamd. The message is
  * streamed from the spool with spool_pread (never held whole in memory),
  * the reply is read up to SPAMD_REPLY_MAX bytes and parsed by
- * spamd_reply_parse. Every socket operation waits at most until the
- * request's deadline (the earlier of [spamd] timeout and the scan
- * deadline). A process-wide spamd_limit bounds the requests in flight
- * ([spamd] connections).
+ * spamd_reply_parse. Every socket operation (common/fd_stream.h) waits at
+ * most until the request's deadline (the earlier of [spamd] timeout and
+ * the scan deadline). A process-wide spamd_limit, a common/gate.h gate of
+ * one unit per request, bounds the requests in flight ([spamd]
+ * connections).
  *
  * Public: spamd_limit_*, spamd_check. Thread-safe (a spamd_result belongs
  * to its caller). Failure modes, all SPAMD_ERROR with a reason: no free
@@ -16,19 +17,16 @@
 #ifndef LMTPSCAN_SPAMD_CLIENT_H
 #define LMTPSCAN_SPAMD_CLIENT_H
 
+#include "common/gate.h"
 #include "common/net_address.h"
 #include "common/spool.h"
 #include "scan/scan.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
 struct spamd_limit {
-    pthread_mutex_t lock;
-    pthread_cond_t freed; /* CLOCK_MONOTONIC */
-    unsigned max;         /* 0: no limit */
-    unsigned in_use;
+    struct gate gate; /* capacity: max requests, 0 for no limit */
 };
 
 void spamd_limit_init(struct spamd_limit *l, unsigned max);

@@ -5,11 +5,11 @@
  * scan holds the old engine, failed reloads, the database watcher, the
  * scan-memory budget, and scan_message with ClamAV only.
  */
+#include "common/clock.h"
 #include "scan/clamav_engine.h"
 #include "scan/policy.h"
 #include "scan/scan.h"
 #include "scan/scan_budget.h"
-#include "scan/deadline.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

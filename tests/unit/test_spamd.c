@@ -4,10 +4,13 @@
  * GTUBE is spam with the GTUBE rule, a ham message is ham, a large
  * on-disk message is streamed, spamd down gives "connection refused", a
  * silent peer times out, max_size skips, and scan_message runs one
- * request per distinct spamd_user. Also the spamd_user template.
+ * request per distinct spamd_user. Also the spamd_user template, and,
+ * against a slow fake spamd (a real one cannot be made to hold a request
+ * for a chosen time), that one message with many spamd users leaves
+ * connections for another message.
  */
+#include "common/clock.h"
 #include "scan/address_parts.h"
-#include "scan/deadline.h"
 #include "scan/policy.h"
 #include "scan/scan.h"
 #include "scan/spamd_client.h"
@@ -17,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -324,27 +328,22 @@ static void test_user_template(void **state)
     assert_int_equal(address_template_expand("%u", &p, small, sizeof(small)), -1);
 }
 
-static void test_scan_message_users(void **state)
+/* A configuration with spamd only, at port, and two policies: pols[0]
+ * "default" with spamd_user %u, pols[1] "domain" with %d. */
+static struct config *spamd_config(struct policy pols[2], const char *port)
 {
-    (void)state;
     struct config *cfg = calloc(1, sizeof(*cfg));
-    struct policy pols[2];
-    struct envelope env;
-    struct scan_result res;
-    char err[256];
-    static const char *addrs[] = {"A@example.com", "a@example.com", "b+x@example.org",
-                                  "c@example.org", "d@example.net"};
 
     assert_non_null(cfg);
     cfg->server.scan_timeout = 60;
     cfg->clamav.enabled = false;
     cfg->spamd.enabled = true;
-    cfg->spamd.address = inet_address(spamd_port);
+    cfg->spamd.address = inet_address(port);
     cfg->spamd.timeout = 30;
     cfg->spamd.max_size = 500 * 1024;
     cfg->spamd.connections = 2;
     snprintf(cfg->deliver.recipient_delimiter, sizeof(cfg->deliver.recipient_delimiter), "+");
-    memset(pols, 0, sizeof(pols));
+    memset(pols, 0, 2 * sizeof(*pols));
     snprintf(pols[0].name, sizeof(pols[0].name), "default");
     pols[0].spam_scan = true;
     pols[0].virus_scan = true;
@@ -359,6 +358,19 @@ static void test_scan_message_users(void **state)
     snprintf(pols[1].spamd_user, sizeof(pols[1].spamd_user), "%%d");
     cfg->policies = pols;
     cfg->n_policies = 2;
+    return cfg;
+}
+
+static void test_scan_message_users(void **state)
+{
+    (void)state;
+    struct policy pols[2];
+    struct config *cfg = spamd_config(pols, spamd_port);
+    struct envelope env;
+    struct scan_result res;
+    char err[256];
+    static const char *addrs[] = {"A@example.com", "a@example.com", "b+x@example.org",
+                                  "c@example.org", "d@example.net"};
 
     struct scan_engine *se = scan_engine_new(cfg, err, sizeof(err));
     assert_non_null(se);
@@ -412,6 +424,232 @@ static void test_scan_message_users(void **state)
     free(cfg);
 }
 
+/* ---- a slow fake spamd ------------------------------------------------ */
+
+#define SLOW_HANDLERS_MAX 64
+
+/* Answers every request as ham; a request whose User starts with "slow"
+ * is held until the test releases it (at most 30 s). */
+struct slow_spamd {
+    int lfd;
+    char port[8];
+    pthread_t acceptor;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool released;
+    bool stopping;
+    unsigned slow_now; /* slow requests held right now */
+    unsigned slow_max; /* the most held at once */
+    pthread_t handlers[SLOW_HANDLERS_MAX];
+    size_t n_handlers;
+};
+
+struct slow_conn {
+    struct slow_spamd *srv;
+    int fd;
+};
+
+static void *slow_handler(void *arg)
+{
+    struct slow_conn *c = arg;
+    struct slow_spamd *srv = c->srv;
+    char head[4096], buf[4096];
+    size_t got = 0;
+    ssize_t n;
+    struct timeval tv = {.tv_sec = 30};
+
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    /* the request, through the client's shutdown of its side */
+    while ((n = read(c->fd, buf, sizeof(buf))) > 0) {
+        size_t keep = got + (size_t)n < sizeof(head) - 1 ? (size_t)n : sizeof(head) - 1 - got;
+        memcpy(head + got, buf, keep);
+        got += keep;
+    }
+    head[got] = '\0';
+    const char *user = strstr(head, "\r\nUser: ");
+    if (user != NULL && strncmp(user + 8, "slow", 4) == 0) {
+        struct timespec until = deadline_after_ms(30 * 1000);
+        pthread_mutex_lock(&srv->lock);
+        srv->slow_now++;
+        if (srv->slow_now > srv->slow_max)
+            srv->slow_max = srv->slow_now;
+        pthread_cond_broadcast(&srv->changed);
+        while (!srv->released &&
+               pthread_cond_timedwait(&srv->changed, &srv->lock, &until) != ETIMEDOUT)
+            ;
+        srv->slow_now--;
+        pthread_mutex_unlock(&srv->lock);
+    }
+    static const char reply[] = "SPAMD/1.1 0 EX_OK\r\nSpam: False ; 1.0 / 5.0\r\n\r\n";
+    if (write(c->fd, reply, sizeof(reply) - 1) < 0)
+        perror("slow spamd write");
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+static void *slow_acceptor(void *arg)
+{
+    struct slow_spamd *srv = arg;
+
+    for (;;) {
+        struct pollfd p = {.fd = srv->lfd, .events = POLLIN};
+        pthread_mutex_lock(&srv->lock);
+        bool stop = srv->stopping;
+        pthread_mutex_unlock(&srv->lock);
+        if (stop)
+            return NULL;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(srv->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        struct slow_conn *c = malloc(sizeof(*c));
+        if (c != NULL) {
+            c->srv = srv;
+            c->fd = fd;
+        }
+        if (c == NULL || srv->n_handlers == SLOW_HANDLERS_MAX ||
+            pthread_create(&srv->handlers[srv->n_handlers], NULL, slow_handler, c) != 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        srv->n_handlers++;
+    }
+}
+
+static void slow_spamd_start(struct slow_spamd *srv)
+{
+    memset(srv, 0, sizeof(*srv));
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->changed, &attr);
+    pthread_condattr_destroy(&attr);
+    srv->lfd = free_port(srv->port, 1);
+    assert_true(srv->lfd >= 0);
+    assert_int_equal(pthread_create(&srv->acceptor, NULL, slow_acceptor, srv), 0);
+}
+
+/* Lets the held requests answer. */
+static void slow_spamd_release(struct slow_spamd *srv)
+{
+    pthread_mutex_lock(&srv->lock);
+    srv->released = true;
+    pthread_cond_broadcast(&srv->changed);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+static void slow_spamd_stop(struct slow_spamd *srv)
+{
+    slow_spamd_release(srv);
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    pthread_mutex_unlock(&srv->lock);
+    pthread_join(srv->acceptor, NULL);
+    for (size_t i = 0; i < srv->n_handlers; i++)
+        pthread_join(srv->handlers[i], NULL);
+    close(srv->lfd);
+    pthread_cond_destroy(&srv->changed);
+    pthread_mutex_destroy(&srv->lock);
+}
+
+struct scan_job {
+    struct scan_engine *se;
+    const struct config *cfg;
+    const struct envelope *env;
+    const struct spool *msg;
+    struct scan_result res;
+};
+
+static void *scan_thread(void *arg)
+{
+    struct scan_job *j = arg;
+    scan_message(j->se, j->cfg, j->env, j->msg, &j->res);
+    return NULL;
+}
+
+/*
+ * One message with eight spamd users whose requests spamd holds must not
+ * take every [spamd] connection: it gets at most half of them, and a
+ * message from another session is answered at once meanwhile, not only
+ * once the first message's requests give up at its scan_timeout (or with
+ * "timeout waiting for a free spamd connection" at its own).
+ */
+static void test_one_message_leaves_spamd_connections(void **state)
+{
+    (void)state;
+    struct slow_spamd srv;
+    struct policy pols[2];
+    struct envelope big, small;
+    struct scan_job job;
+    struct scan_result res;
+    pthread_t t;
+    char err[256];
+
+    slow_spamd_start(&srv);
+    struct config *cfg = spamd_config(pols, srv.port);
+    cfg->spamd.connections = 4;
+    cfg->server.scan_timeout = 10;
+    struct scan_engine *se = scan_engine_new(cfg, err, sizeof(err));
+    assert_non_null(se);
+    struct spool *sp = spool_file(SAMPLES "/sample-nonspam.txt", 0);
+
+    envelope_init(&big);
+    for (int i = 0; i < 8; i++) {
+        struct recipient *r = envelope_add_rcpt(&big);
+        snprintf(r->address, sizeof(r->address), "slow%d@example.com", i);
+        r->policy = &pols[0];
+    }
+    envelope_init(&small);
+    struct recipient *r = envelope_add_rcpt(&small);
+    snprintf(r->address, sizeof(r->address), "fast@example.com");
+    r->policy = &pols[0];
+
+    job = (struct scan_job){.se = se, .cfg = cfg, .env = &big, .msg = sp};
+    assert_int_equal(pthread_create(&t, NULL, scan_thread, &job), 0);
+    /* the big message's requests are held; give it time to take more */
+    struct timespec until = deadline_after_ms(10 * 1000);
+    pthread_mutex_lock(&srv.lock);
+    while (srv.slow_now < 2 && pthread_cond_timedwait(&srv.changed, &srv.lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&srv.lock);
+    usleep(300 * 1000);
+
+    struct timespec start = mono_now();
+    assert_int_equal(scan_message(se, cfg, &small, sp, &res), 0);
+    unsigned took = elapsed_ms(start);
+    slow_spamd_release(&srv);
+    pthread_join(t, NULL);
+
+    assert_int_equal(res.n_spamd, 1);
+    if (res.spamd[0].status != SPAMD_HAM || took >= 5000)
+        fail_msg("second message: status %d after %u ms (%s)", res.spamd[0].status, took,
+                 res.spamd[0].error);
+    pthread_mutex_lock(&srv.lock);
+    unsigned most = srv.slow_max;
+    pthread_mutex_unlock(&srv.lock);
+    if (most > 2)
+        fail_msg("one message held %u of 4 spamd connections", most);
+    /* the big message still gets all its answers, two at a time */
+    assert_int_equal(job.res.n_spamd, 8);
+    for (size_t i = 0; i < job.res.n_spamd; i++)
+        if (job.res.spamd[i].status != SPAMD_HAM)
+            fail_msg("%s: status %d %s", job.res.spamd[i].user, job.res.spamd[i].status,
+                     job.res.spamd[i].error);
+
+    scan_result_free(&res);
+    scan_result_free(&job.res);
+    spool_free(sp);
+    envelope_free(&big);
+    envelope_free(&small);
+    scan_engine_free(se);
+    free(cfg);
+    slow_spamd_stop(&srv);
+}
+
 static void test_connection_limit(void **state)
 {
     (void)state;
@@ -437,10 +675,15 @@ static void test_connection_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_template),         cmocka_unit_test(test_connection_limit),
-        cmocka_unit_test(test_gtube_is_spam),         cmocka_unit_test(test_ham),
-        cmocka_unit_test(test_large_on_disk),         cmocka_unit_test(test_spamd_down),
-        cmocka_unit_test(test_silent_peer_times_out), cmocka_unit_test(test_scan_message_users),
+        cmocka_unit_test(test_user_template),
+        cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_gtube_is_spam),
+        cmocka_unit_test(test_ham),
+        cmocka_unit_test(test_large_on_disk),
+        cmocka_unit_test(test_spamd_down),
+        cmocka_unit_test(test_silent_peer_times_out),
+        cmocka_unit_test(test_scan_message_users),
+        cmocka_unit_test(test_one_message_leaves_spamd_connections),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
