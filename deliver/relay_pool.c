@@ -5,6 +5,7 @@
  * as whom; the oldest is evicted when the pool is full.
  */
 #include "deliver/relay_pool.h"
+#include "common/clock.h"
 #include "common/xalloc.h"
 #include "deliver/relay.h"
 
@@ -23,13 +24,6 @@ struct pooled {
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pooled pool[RELAY_POOL_MAX];
 static size_t pool_n;
-
-static time_t mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 /* The identity of a connection: where it goes and as whom. */
 void relay_pool_key(const struct config *cfg, char *key, size_t keylen)
@@ -53,7 +47,7 @@ struct smtp_conn *relay_pool_take(const char *key)
     struct pooled dead[RELAY_POOL_MAX];
     size_t n_dead = 0;
     struct smtp_conn *found = NULL;
-    time_t now = mono_seconds();
+    time_t now = mono_now().tv_sec;
     pthread_mutex_lock(&pool_lock);
     size_t keep = 0;
     for (size_t i = 0; i < pool_n; i++) {
@@ -87,7 +81,7 @@ void relay_pool_put(struct smtp_conn *c, const char *key)
         memmove(&pool[0], &pool[1], (pool_n - 1) * sizeof(pool[0]));
         pool_n--;
     }
-    pool[pool_n++] = (struct pooled){.conn = c, .key = xstrdup(key), .since = mono_seconds()};
+    pool[pool_n++] = (struct pooled){.conn = c, .key = xstrdup(key), .since = mono_now().tv_sec};
     pthread_mutex_unlock(&pool_lock);
     if (evicted.conn != NULL)
         pooled_free(&evicted);

@@ -5,6 +5,7 @@
  */
 #include "lmtpd/transaction.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/message_header.h"
 #include "common/strbuf.h"
@@ -186,8 +187,7 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
                      char *smtp_reply, size_t smtp_reply_len)
 {
     struct envelope *env = t->env;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct timespec start = mono_now();
     clock_gettime(CLOCK_REALTIME, &env->received);
     if (mail_id_new(env->mail_id) < 0) {
         status = DATA_SPOOL_ERROR;
@@ -223,9 +223,7 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
         deliver(t, &mh, &res);
     }
 
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    long ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    long ms = (long)elapsed_ms(start);
     for (size_t i = 0; i < env->n_rcpts; i++)
         log_outcome(env, t->spool, i, &res, ms);
 

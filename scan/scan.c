@@ -191,13 +191,12 @@ static bool wants_clamav(const struct config *cfg, const struct envelope *env)
 static void run_clamav(struct scan_engine *se, const struct spool *msg, struct timespec deadline,
                        struct scan_result *out)
 {
-    struct timespec start;
+    struct timespec start = mono_now();
     struct clamav_result *cr = &out->clamav;
     bool loading;
     struct clamav_ref *ref;
     uint64_t amount = scan_budget_estimate(spool_size(msg));
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
     ref = clamav_engine_acquire(se->clamav, cr->reason, sizeof(cr->reason), &loading);
     if (ref == NULL) {
         cr->status = CLAMAV_ERROR;
