@@ -116,10 +116,11 @@ def header_fields(msg):
     if isinstance(msg, bytes):
         msg = msg.decode("utf-8", "replace")
     fields = []
-    for ln in msg.splitlines(keepends=True):
-        if ln in ("\r\n", "\n"):
+    for line in msg.split("\n"):  # LF only: str.splitlines() splits at more
+        if line.endswith("\r"):
+            line = line[:-1]
+        if line == "":
             break
-        line = ln.rstrip("\r\n")
         if line[:1] in (" ", "\t"):
             if fields and fields[-1] is not None:
                 name, value = fields[-1]
