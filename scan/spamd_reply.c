@@ -2,7 +2,10 @@
  * spamd_reply: parser of spamd's REPORT reply (see spamd_reply.h). Works
  * on (pointer, length) slices only, so NUL bytes and missing terminators
  * in the input are harmless; numbers are parsed by hand, independent of
- * the locale.
+ * the locale. The rules come out sorted by name (byte order), as
+ * SpamAssassin's own X-Spam-Status lists them: spamd's table order changes
+ * from one spamd process to the next, and the header, the report and the
+ * log line must not.
  */
 #include "scan/spamd_reply.h"
 
@@ -207,6 +210,18 @@ static int parse_row(struct slice s, struct spamd_rule *rule)
     return 0;
 }
 
+/* By name (byte order, as SpamAssassin's "tests=" list), then by score so
+ * that even a repeated name gives one order. */
+static int rule_cmp(const void *a, const void *b)
+{
+    const struct spamd_rule *x = a, *y = b;
+    int c = strncmp(x->name, y->name, sizeof(x->name));
+
+    if (c != 0)
+        return c;
+    return (x->score > y->score) - (x->score < y->score);
+}
+
 static int parse_body(struct slice body, struct spamd_reply *out, char *err, size_t errlen)
 {
     size_t pos = 0, cap = 0;
@@ -241,6 +256,8 @@ static int parse_body(struct slice body, struct spamd_reply *out, char *err, siz
         }
         out->n_rules++;
     }
+    if (out->n_rules > 1)
+        qsort(out->rules, out->n_rules, sizeof(*out->rules), rule_cmp);
     return 0;
 }
 

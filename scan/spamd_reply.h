@@ -4,6 +4,7 @@
  * (Content-length, "Spam: True ; 15.0 / 5.0") and the report body's rule
  * table (" pts rule name  description" / "---- ----..." / one row per rule,
  * continuation lines indented). Bytes in, struct or error out; no I/O.
+ * The rules come out sorted by name, whatever order spamd listed them in.
  *
  * Thread-safe. Failure modes (-1 with err): a status other than 0 EX_OK,
  * a missing or malformed Spam header, a body shorter or longer than its
@@ -25,7 +26,7 @@ struct spamd_reply {
     bool is_spam;
     double score;
     double required;
-    struct spamd_rule *rules; /* owned; NULL when n_rules == 0 */
+    struct spamd_rule *rules; /* owned, sorted by name; NULL when n_rules == 0 */
     size_t n_rules;
 };
 

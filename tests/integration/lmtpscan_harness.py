@@ -8,8 +8,11 @@ SIGKILL after a bound) and keeping its stderr for failure messages.
 
 Public: free_port(), Daemon, RawClient, DaemonTestCase (a unittest base
 class with self.d = a running Daemon), lmtp_send(), crlf(), to_lf(),
-main() (unittest.main that exits 77, ctest's skip code, when every test of
-the file skipped).
+header_fields() / header_values() / header_value() / first_field() /
+matching() / spam_tests() (header checks that do not depend on where a field is folded),
+Daemon.log() (the whole log, for checks of log lines), main()
+(unittest.main that exits 77, ctest's skip code, when every test of the
+file skipped).
 
 Failure modes: a daemon that does not answer within START_TIMEOUT, exits
 early or does not stop within STOP_TIMEOUT fails the test with its stderr.
@@ -97,6 +100,77 @@ def strip_verdict_headers(msg):
                     continue
         out.append(ln)
     return b"".join(out)
+
+
+FIELD_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable, no colon
+
+
+def header_fields(msg):
+    """The header section of msg (bytes or str, CRLF or LF lines; it ends
+    at the first empty line) as a list of (name, value) str pairs in their
+    order. Each value is unfolded as RFC 5322 2.2.3 says (a line end
+    followed by a blank is removed, the blank kept) and stripped of
+    leading and trailing blanks, so a check never depends on where a
+    field was folded. A line that is no field (an mbox "From " line) is
+    skipped; bytes that are not UTF-8 become U+FFFD."""
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    fields = []
+    for line in msg.split("\n"):  # LF only: str.splitlines() splits at more
+        if line.endswith("\r"):
+            line = line[:-1]
+        if line == "":
+            break
+        if line[:1] in (" ", "\t"):
+            if fields and fields[-1] is not None:
+                name, value = fields[-1]
+                fields[-1] = (name, value + line)
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        fields.append((name, value) if colon and FIELD_NAME.match(name) else None)
+    return [(n, v.strip(" \t")) for n, v in (f for f in fields if f is not None)]
+
+
+def header_values(msg, name):
+    """The unfolded values of every field called name (case-insensitive)
+    in msg's header section, in order."""
+    name = name.lower()
+    return [v for n, v in header_fields(msg) if n.lower() == name]
+
+
+def header_value(msg, name):
+    """The unfolded value of the one field called name, None when there is
+    none; more than one is a test failure (use header_values)."""
+    values = header_values(msg, name)
+    if len(values) > 1:
+        raise AssertionError("%d %s fields: %r" % (len(values), name, values))
+    return values[0] if values else None
+
+
+def matching(values, pattern):
+    """The positions of the values (e.g. header_values(msg, "Received"))
+    the regex pattern finds something in."""
+    return [i for i, v in enumerate(values) if re.search(pattern, v)]
+
+
+def first_field(msg):
+    """The first field of msg's header as "Name: unfolded value" ("" when
+    there is none): what a check of the field prepended last reads."""
+    fields = header_fields(msg)
+    return "%s: %s" % fields[0] if fields else ""
+
+
+def spam_tests(status):
+    """The rule names of an X-Spam-Status value's "tests=A,B,..." list, in
+    the order written (blanks that unfolding left after a comma removed);
+    [] for "tests=none"."""
+    _, found, rest = status.partition("tests=")
+    if not found:
+        raise AssertionError("no tests= in %r" % status)
+    words = re.sub(r",[ \t]+", ",", rest).split()
+    names = words[0].split(",") if words else []
+    return [] if names == ["none"] else names
 
 
 def lhlo_lines(host, max_size):
@@ -337,6 +411,16 @@ class Daemon:
         if len(data) > 20000:
             data = b"[...]\n" + data[-20000:]
         return data.decode("utf-8", "replace")
+
+    def log(self):
+        """The daemon's whole log so far (stderr() keeps only the tail, for
+        failure messages): checks for a log line use this, since lines of
+        concurrent sessions may push any line out of a tail."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     # --- clients -------------------------------------------------------
     def raw(self, where="lmtp", greeting=True):

@@ -151,12 +151,14 @@ class Postfix:
         return os.path.join(self.vmail, domain, local)
 
     def delivered(self, addr):
-        """Paths of the messages in addr's Maildir new/, sorted by mtime."""
+        """Paths of the messages in addr's Maildir new/, sorted by mtime
+        (then by name: a directory lists in no fixed order, and two files
+        may share an mtime)."""
         d = os.path.join(self.maildir(addr), "new")
         if not os.path.isdir(d):
             return []
         files = [os.path.join(d, n) for n in os.listdir(d)]
-        return sorted(files, key=lambda p: os.stat(p).st_mtime)
+        return sorted(files, key=lambda p: (os.stat(p).st_mtime_ns, p))
 
     def main_cf(self):
         mbox = "".join("%s %s/%s/\n" % (a, a.partition("@")[2], a.partition("@")[0])

@@ -400,18 +400,18 @@ class ReloadTest(FaultTestCase):
                if not (r or "").startswith("250 ")]
         self.assertEqual(bad, [], "not delivered across SIGHUP" + self._ctx())
         self.check_new_dirs(load)
-        self.assertGreaterEqual(self.d.stderr().count("reloaded"), 1, self._ctx())
+        self.assertGreaterEqual(self.d.log().count("reloaded"), 1, self._ctx())
 
         # A bad configuration is refused; the running one stays.
         with open(self.d.conf_path, "w") as f:
             f.write(text.replace("max_recipients = 1000", "max_recipients = 1")
                     + "\n[server]\nno_such_key = 1\n")
-        before = self.d.stderr().count("refused")
+        before = self.d.log().count("refused")
         self.d.proc.send_signal(signal.SIGHUP)
-        self.assertTrue(h_wait(lambda: self.d.stderr().count("refused") > before, 5.0),
+        self.assertTrue(h_wait(lambda: self.d.log().count("refused") > before, 5.0),
                         "no 'refused' in the log" + self._ctx())
         self.assertTrue(self.d.alive())
-        self.assertRegex(self.d.stderr(), r"reload refused.*no_such_key")
+        self.assertRegex(self.d.log(), r"reload refused.*no_such_key")
         c = self.d.lmtp()
         msg = h.simple_message("after bad reload")
         _m, rr, dr = h.lmtp_send(c, "s@example.test", ["r1@bad.test", "r2@bad.test"], msg)

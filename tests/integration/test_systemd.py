@@ -135,7 +135,7 @@ class SystemdTest(h.DaemonTestCase):
             self.fail(str(e))
         self.assertGreaterEqual(self.notify.wait_for("READY=1"), 0,
                                 "no READY=1: %r%s" % (self.notify.seen, self._ctx()))
-        self.assertRegex(self.d.stderr(), r"using 3 socket\(s\) from the service manager")
+        self.assertRegex(self.d.log(), r"using 3 socket\(s\) from the service manager")
         self.deliver("lmtp", "inet@sd.test")
         self.deliver("unix", "unix@sd.test")
         self.deliver("smtp", "smtp@sd.test")

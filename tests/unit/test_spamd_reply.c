@@ -1,6 +1,7 @@
 /*
  * test_spamd_reply: table-driven tests of the pure spamd REPORT reply
- * parser: real spamd replies, truncation, garbage, oversize input.
+ * parser: real spamd replies, truncation, garbage, oversize input, and
+ * the rules sorted by name whatever order spamd listed them in.
  */
 #include "scan/spamd_reply.h"
 
@@ -84,7 +85,7 @@ static void test_real_replies(void **state)
     (void)state;
     char *spam = with_length("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 1000.0 / 5.0\r\n", GTUBE_BODY);
     char *ham = with_length("SPAMD/1.1 0 EX_OK\r\nSpam: False ; 0.0 / 5.0\r\n", HAM_BODY);
-    struct reply_case spam_case = {"gtube", NULL, 0, true, 1000.0, 5.0, 4, "NO_RECEIVED", NULL};
+    struct reply_case spam_case = {"gtube", NULL, 0, true, 1000.0, 5.0, 4, "GTUBE", NULL};
     struct reply_case ham_case = {"ham", NULL, 0, false, 0.0, 5.0, 0, NULL, NULL};
     struct spamd_reply r;
     char err[256];
@@ -92,13 +93,16 @@ static void test_real_replies(void **state)
     check(&spam_case, spam, strlen(spam));
     check(&ham_case, ham, strlen(ham));
 
+    /* sorted by name; each score stays with its rule */
     assert_int_equal(spamd_reply_parse(spam, strlen(spam), &r, err, sizeof(err)), 0);
-    assert_string_equal(r.rules[1].name, "GTUBE");
-    assert_true(r.rules[1].score == 1000.0);
-    assert_true(r.rules[1].has_score);
-    assert_string_equal(r.rules[2].name, "URIBL_BLACK");
-    assert_true(r.rules[2].score == 2.5);
-    assert_true(r.rules[0].score == 0.0);
+    assert_string_equal(r.rules[0].name, "GTUBE");
+    assert_true(r.rules[0].score == 1000.0);
+    assert_true(r.rules[0].has_score);
+    assert_string_equal(r.rules[1].name, "NO_RECEIVED");
+    assert_true(r.rules[1].score == 0.0);
+    assert_string_equal(r.rules[2].name, "NO_RELAYS");
+    assert_string_equal(r.rules[3].name, "URIBL_BLACK");
+    assert_true(r.rules[3].score == 2.5);
     spamd_reply_free(&r);
     free(spam);
     free(ham);
@@ -164,7 +168,7 @@ static const struct reply_case table[] = {
      "                            2 URLs more text\n"
      "\t[tab indented]\n"
      "-1.9 BAYES_00               b\n\ntrailer 1.0 X\n",
-     0, true, 9.0, 5.0, 2, "FIRST_RULE", NULL},
+     0, true, 9.0, 5.0, 2, "BAYES_00", NULL},
     {"rule without description",
      "SPAMD/1.1 0 EX_OK\r\nSpam: True ; 9.0 / 5.0\r\n\r\n"
      "---- ---------------------- ----\n9.0 ONE_RULE\n",
@@ -218,12 +222,102 @@ static void test_too_many_rules(void **state)
     free(text);
 }
 
+/* A reply whose table lists the rows given, in that order. */
+static char *reply_with_rows(const char *const *rows, size_t n)
+{
+    size_t cap = 256, len = 0;
+    char *body, *text;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(rows[i]) + 1;
+    body = malloc(cap);
+    assert_non_null(body);
+    len = (size_t)snprintf(body, cap,
+                           " pts rule name              description\n"
+                           "---- ---------------------- ----\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(body + len, cap - len, "%s\n", rows[i]);
+    snprintf(body + len, cap - len, "\n");
+    text = with_length("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 9.9 / 5.0\r\n", body);
+    free(body);
+    return text;
+}
+
+static void assert_rules(const char *text, const char *const *names, const double *scores, size_t n)
+{
+    struct spamd_reply r;
+    char err[256] = "";
+
+    if (spamd_reply_parse(text, strlen(text), &r, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    assert_int_equal(r.n_rules, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(r.rules[i].name, names[i]);
+        assert_true(r.rules[i].score == scores[i]);
+    }
+    spamd_reply_free(&r);
+}
+
+/* spamd lists the rules in an order that changes from one spamd process
+ * to the next; the parsed rules come out in one order, by name in byte
+ * order as SpamAssassin's "tests=" list ('V' < '_', digits < letters). */
+static void test_rules_sorted_by_name(void **state)
+{
+    (void)state;
+    static const char *const orders[][5] = {
+        {"-0.0 NO_RELAYS  x", "-0.0 NO_RECEIVED x", "1000 GTUBE y", " 0.1 T_SCC_BODY z",
+         " 1.2 TVD_SPACE w"},
+        {" 1.2 TVD_SPACE w", "1000 GTUBE y", " 0.1 T_SCC_BODY z", "-0.0 NO_RECEIVED x",
+         "-0.0 NO_RELAYS  x"},
+        {"1000 GTUBE y", "-0.0 NO_RECEIVED x", "-0.0 NO_RELAYS  x", " 1.2 TVD_SPACE w",
+         " 0.1 T_SCC_BODY z"},
+    };
+    static const char *const sorted[] = {"GTUBE", "NO_RECEIVED", "NO_RELAYS", "TVD_SPACE",
+                                         "T_SCC_BODY"};
+    static const double scores[] = {1000.0, 0.0, 0.0, 1.2, 0.1};
+
+    for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+        char *text = reply_with_rows(orders[k], 5);
+        assert_rules(text, sorted, scores, 5);
+        free(text);
+    }
+}
+
+/* The most rules a reply may have, listed backwards, come out sorted. */
+static void test_many_rules_sorted(void **state)
+{
+    (void)state;
+    const char *rows[SPAMD_MAX_RULES];
+    char(*row)[32] = calloc(SPAMD_MAX_RULES, sizeof(*row));
+    struct spamd_reply r;
+    char err[256] = "";
+
+    assert_non_null(row);
+    for (int i = 0; i < SPAMD_MAX_RULES; i++) {
+        snprintf(row[i], sizeof(row[i]), "0.1 RULE_%04d x", SPAMD_MAX_RULES - 1 - i);
+        rows[i] = row[i];
+    }
+    char *text = reply_with_rows(rows, SPAMD_MAX_RULES);
+    if (spamd_reply_parse(text, strlen(text), &r, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    assert_int_equal(r.n_rules, SPAMD_MAX_RULES);
+    for (int i = 0; i < SPAMD_MAX_RULES; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "RULE_%04d", i);
+        assert_string_equal(r.rules[i].name, want);
+    }
+    spamd_reply_free(&r);
+    free(text);
+    free(row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_real_replies),   cmocka_unit_test(test_table),
-        cmocka_unit_test(test_embedded_nul),   cmocka_unit_test(test_huge),
-        cmocka_unit_test(test_too_many_rules),
+        cmocka_unit_test(test_real_replies),      cmocka_unit_test(test_table),
+        cmocka_unit_test(test_embedded_nul),      cmocka_unit_test(test_huge),
+        cmocka_unit_test(test_too_many_rules),    cmocka_unit_test(test_rules_sorted_by_name),
+        cmocka_unit_test(test_many_rules_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
