@@ -51,8 +51,7 @@ static struct spool *spool_from_file(const char *path, const char *spool_dir)
     }
     struct spool *sp = spool_new(spool_dir);
     if (spool_write_fd(sp, fd) < 0 || spool_finish(sp) < 0) {
-        fprintf(stderr, "lmtpscan: %s: spooling into %s: %s\n", path, spool_dir,
-                strerror(errno));
+        fprintf(stderr, "lmtpscan: %s: spooling into %s: %s\n", path, spool_dir, strerror(errno));
         close(fd);
         spool_free(sp);
         return NULL;
