@@ -21,6 +21,7 @@ static const char *const dropped_fields[] = {
 enum field_kind {
     FIELD_OTHER,
     FIELD_DROP,
+    FIELD_LEADING_FOLD, /* blank-led lines opening the header: removed */
     FIELD_SUBJECT,
     FIELD_FROM,
     FIELD_MESSAGE_ID,
@@ -68,9 +69,10 @@ static void value_append(struct scanner *sc, char c)
 /* Records a field to remove: merged with the previous range when
  * adjacent, and past the range bound stretched from the last range (see
  * message_header.h). */
-static void drop_add(struct message_header *mh, struct header_range r)
+static void drop_add(struct message_header *mh, struct header_range r, bool verdict)
 {
-    mh->n_drop++;
+    if (verdict)
+        mh->n_drop++;
     if (mh->n_drop_ranges > 0) {
         struct header_range *last = &mh->drop[mh->n_drop_ranges - 1];
         if (last->off + last->len == r.off || mh->n_drop_ranges == MESSAGE_HEADER_DROP_RANGES) {
@@ -87,8 +89,8 @@ static void field_end(struct scanner *sc, uint64_t off)
 {
     struct message_header *mh = sc->mh;
     struct header_range r = {sc->field_start, off - sc->field_start};
-    if (sc->kind == FIELD_DROP)
-        drop_add(mh, r);
+    if (sc->kind == FIELD_DROP || sc->kind == FIELD_LEADING_FOLD)
+        drop_add(mh, r, sc->kind == FIELD_DROP);
     else if (sc->kind == FIELD_SUBJECT && mh->subject.len == 0)
         mh->subject = r; /* a repeated field: the first one counts */
     struct header_value *v = sc->value;
@@ -191,6 +193,17 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
                 if (in_field)
                     field_end(&sc, off);
                 in_field = false;
+                if (off == 0 && (c == ' ' || c == '\t')) {
+                    /* The copy puts this right after the block lmtpscan
+                     * prepends, where it would continue our last field
+                     * (X-Spam-Status): removed. */
+                    sc.field_start = off;
+                    sc.kind = FIELD_LEADING_FOLD;
+                    sc.value = NULL;
+                    in_field = true;
+                    state = IN_VALUE;
+                    break;
+                }
                 if (c == '\n') {
                     mh->header_len = off + 1;
                     return 0;

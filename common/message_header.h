@@ -12,7 +12,9 @@
  * no field can hide from the scanner behind a line end only a reader
  * downstream would honour. A field name may be followed by blanks before
  * the colon (RFC 5322 obsolete syntax, which Dovecot and SpamAssassin
- * accept), so "X-Spam-Flag : YES" is removed as well.
+ * accept), so "X-Spam-Flag : YES" is removed as well. Lines that open
+ * the message with a blank are removed too: in a copy they would follow
+ * the fields lmtpscan prepends and continue the last one (X-Spam-Status).
  *
  * Memory is bounded: the fields to remove are kept as sorted, disjoint
  * byte ranges, adjacent fields merged into one range, and at most

@@ -89,6 +89,9 @@ static const struct copy_case copy_cases[] = {
     /* folded after a bare CR: a continuation, in every copy */
     {"A: x\r X-Spam-Flag: YES\r\n\r\n", "", false, LINE_ENDS_CRLF,
      "A: x\r\n X-Spam-Flag: YES\r\n\r\n"},
+    /* a blank-led first line would continue the block's last field */
+    {" Yes, tests=FORGED\r\nA: 1\r\n\r\n b\r\n", "X-Spam-Status: No\r\n", false, LINE_ENDS_LF,
+     "X-Spam-Status: No\nA: 1\n\n b\n"},
     /* blanks before the colon (RFC 5322 obsolete syntax) */
     {"X-Spam-Flag : YES\r\nX-Spam-Status\t: Yes, score=9\r\n\tx\r\nX-Spam-Level \t :*\r\n"
      "X-Virus-Scanned  : ok\r\nA: 1\r\n\r\nb\r\n",

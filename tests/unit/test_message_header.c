@@ -3,8 +3,8 @@
  * the bytes it marks for removal, table-driven: verdict field names with
  * blanks before the colon (RFC 5322 obsolete syntax), names that only
  * look alike, bare CR as a line end (fields after it, an empty line made
- * of it, continuations after it), the header's length, and adjacent
- * removed fields merged into one range.
+ * of it, continuations after it), blank-led lines opening the message,
+ * the header's length, and adjacent removed fields merged into one range.
  */
 #include "common/message_header.h"
 #include "common/spool.h"
@@ -49,6 +49,9 @@ static const struct header_case cases[] = {
     {"A: x\r X-Spam-Flag: YES\r\n\r\n", "A: x\r X-Spam-Flag: YES\r\n\r\n", 0, 0, SIZE_MAX},
     {"X-Spam-Flag: YES\r", "", 1, 1, SIZE_MAX},
     {"junk line\rX-Spam-Flag: YES\n\n", "junk line\r\n", 1, 1, SIZE_MAX},
+    /* blank-led lines opening the message: removed (not counted) */
+    {" Yes, tests=FORGED\r\n\tmore\r\nA: 1\r\n\r\n", "A: 1\r\n\r\n", 0, 1, SIZE_MAX},
+    {"\t*****\r\nX-Spam-Flag: YES\r\n\r\n b\r\n", "\r\n b\r\n", 1, 1, 28},
     /* adjacent fields: one range; a kept field splits them */
     {"X-Spam-Flag: Y\nX-Spam-Score: 1\n\tcont\nX-Virus-Scanned: v\nA: 1\nX-Spam-Level: *\n\n",
      "A: 1\n\n", 4, 2, SIZE_MAX},
