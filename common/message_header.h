@@ -11,8 +11,8 @@
  * Maildir copy, the relay copy and this scanner all see the same lines and
  * no field can hide from the scanner behind a line end only a reader
  * downstream would honour. A field name may be followed by blanks before
- * the colon (RFC 5322 obsolete syntax, which Dovecot and SpamAssassin
- * accept), so "X-Spam-Flag : YES" is removed as well. Lines that open
+ * the colon (RFC 5322 obsolete syntax: a reader that follows it takes
+ * the name without them), so "X-Spam-Flag : YES" is removed as well. Lines that open
  * the message with a blank are removed too: in a copy they would follow
  * the fields lmtpscan prepends and continue the last one (X-Spam-Status).
  *

@@ -332,6 +332,21 @@ class DataTest(h.DaemonTestCase):
         rc, _killed = d.stop()
         self.assertEqual(rc, 0, d.stderr())
 
+    def test_verdict_headers_with_blanks_before_the_colon_removed(self):
+        """RFC 5322 obsolete syntax allows blanks before the colon, so a
+        reader may take "X-Spam-Flag : YES" as X-Spam-Flag: removed like
+        the plain form; a blank-led first line, which would
+        continue our own X-Spam-Status, goes too."""
+        c = self.d.raw()
+        wire = (b" Yes, tests=FORGED\r\nX-Spam-Flag : YES\r\nSubject: blanks\r\n"
+                b"X-Spam-Status\t: Yes, score=99\r\n\ttests=FORGED\r\nX-Virus-Scanned \t: ok\r\n"
+                b"X-Spam-Flagged : kept\r\n\r\nX-Spam-Flag : body\r\n")
+        self.send_data(c, ["blank@d.test"], wire)
+        self.assertOneStored("blank@d.test", b"Subject: blanks\r\nX-Spam-Flagged : kept\r\n"
+                                             b"\r\nX-Spam-Flag : body\r\n")
+        got = self.stored_one("blank@d.test")
+        self.assertNotIn(b"FORGED", got)
+
 
 if __name__ == "__main__":
     h.main()
