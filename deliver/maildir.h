@@ -2,11 +2,16 @@
  * maildir: Maildir paths and delivery.
  *
  * maildir_path_expand() turns the configured template into the recipient's
- * Maildir: %u the address, %n the local part without its detail, %d the
- * domain, %e the detail, %% a percent sign; all lower-cased. A part the
- * template uses that is empty, contains '/', "..", a leading '.', or a byte
+ * Maildir from the canonical address (common/address.h): %u the mailbox,
+ * %n the local part without its detail, %d the domain, %e the detail, %%
+ * a percent sign; all decoded and lower-cased. A part the template uses
+ * that is empty, contains '/', "..", a leading '.', or a byte
  * 0x00-0x1F/0x7F is unsafe and refused, so nothing is ever written outside
- * the template's root. Pure, thread-safe.
+ * the template's root; so is a path with a component over NAME_MAX. Pure,
+ * thread-safe.
+ *
+ * maildir_root() gives the template's trusted root: the directory part of
+ * the template before its first '%' (the part the administrator wrote).
  *
  * maildir_deliver() stores one copy: create in tmp/ with O_EXCL (0600),
  * write through the caller's writer, fsync, link/rename into new/ under a
@@ -16,18 +21,23 @@
 #ifndef LMTPSCAN_MAILDIR_H
 #define LMTPSCAN_MAILDIR_H
 
+#include "common/address.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
 enum maildir_path_result {
     MAILDIR_PATH_OK,
-    MAILDIR_PATH_BAD_ADDRESS, /* no '@', empty part used by the template */
+    MAILDIR_PATH_BAD_ADDRESS, /* no domain, empty part used by the template */
     MAILDIR_PATH_UNSAFE,      /* a used part has '/', "..", leading '.', control byte */
-    MAILDIR_PATH_TOO_LONG,
+    MAILDIR_PATH_TOO_LONG,    /* over out_len, or a component over NAME_MAX */
 };
 
-enum maildir_path_result maildir_path_expand(const char *template, const char *address,
-                                             const char *delimiters, char *out, size_t out_len);
+enum maildir_path_result maildir_path_expand(const char *template, const struct address *a,
+                                             char *out, size_t out_len);
+
+/* The trusted root of template into out ("" when it does not fit). */
+void maildir_root(const char *template, char *out, size_t out_len);
 
 enum maildir_result {
     MAILDIR_OK,
