@@ -107,10 +107,11 @@ static int copy_writer(int fd, void *arg)
 static void release_maildir(const struct config *cfg, const char *mail_id, struct target *t,
                             const struct message_copy *mc)
 {
-    char err[256] = "";
+    char err[256] = "", root[PATH_MAX];
     struct message_copy copy = *mc;
+    maildir_root(cfg->deliver.maildir, root, sizeof(root));
     enum maildir_result res =
-        maildir_deliver(t->maildir, NULL, cfg->deliver.maildir_create, copy_writer, &copy,
+        maildir_deliver(root, t->maildir, NULL, cfg->deliver.maildir_create, copy_writer, &copy,
                         t->destination, sizeof(t->destination), err, sizeof(err));
     switch (res) {
     case MAILDIR_OK:

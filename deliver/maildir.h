@@ -13,10 +13,14 @@
  * maildir_root() gives the template's trusted root: the directory part of
  * the template before its first '%' (the part the administrator wrote).
  *
- * maildir_deliver() stores one copy: create in tmp/ with O_EXCL (0600),
- * write through the caller's writer, fsync, link/rename into new/ under a
- * unique name ending ",S=SIZE", fsync new/. Any failure removes the tmp
- * file; nothing half-written is ever visible in new/. Thread-safe.
+ * maildir_deliver() stores one copy below that root: every directory
+ * below it is opened one component at a time with O_NOFOLLOW (made 0700
+ * when missing and allowed), so a symbolic link planted anywhere under the
+ * root is refused (MAILDIR_IO_ERROR, a 4xx) and nothing is written; then
+ * create in tmp/ with O_EXCL (0600), write through the caller's writer,
+ * fsync, link/rename into new/ under a unique name ending ",S=SIZE", fsync
+ * new/. Any failure removes the tmp file; nothing half-written is ever
+ * visible in new/. Thread-safe.
  */
 #ifndef LMTPSCAN_MAILDIR_H
 #define LMTPSCAN_MAILDIR_H
@@ -54,12 +58,14 @@ typedef int (*maildir_writer_fn)(int fd, void *arg);
 
 /*
  * Delivers into maildir (folder NULL or "" for the inbox, else the
- * Maildir++ folder maildir/.FOLDER with its maildirfolder file). With create,
- * missing directories are made (0700). On success the final file's path is
- * written to dest. On failure err gets a short reason for the log.
+ * Maildir++ folder maildir/.FOLDER with its maildirfolder file). root: the
+ * trusted directory (maildir_root() of the template); maildir must be root
+ * itself or a path below it, and no link is followed below root. With
+ * create, missing directories are made (0700). On success the final file's
+ * path is written to dest. On failure err gets a short reason for the log.
  */
-enum maildir_result maildir_deliver(const char *maildir, const char *folder, bool create,
-                                    maildir_writer_fn writer, void *arg, char *dest,
+enum maildir_result maildir_deliver(const char *root, const char *maildir, const char *folder,
+                                    bool create, maildir_writer_fn writer, void *arg, char *dest,
                                     size_t dest_len, char *err, size_t err_len);
 
 #endif

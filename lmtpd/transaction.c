@@ -85,11 +85,12 @@ static int maildir_copy_writer(int fd, void *arg)
 static void deliver_to_maildir(struct session *s, struct recipient *r, const char *folder,
                                const struct message_copy *mc)
 {
-    char dest[PATH_MAX], err[256];
+    char dest[PATH_MAX], err[256], root[PATH_MAX];
     struct maildir_copy_arg arg = {.mc = *mc};
+    maildir_root(s->cfg->deliver.maildir, root, sizeof(root));
     enum maildir_result res =
-        maildir_deliver(r->maildir, folder, s->cfg->deliver.maildir_create, maildir_copy_writer,
-                        &arg, dest, sizeof(dest), err, sizeof(err));
+        maildir_deliver(root, r->maildir, folder, s->cfg->deliver.maildir_create,
+                        maildir_copy_writer, &arg, dest, sizeof(dest), err, sizeof(err));
     switch (res) {
     case MAILDIR_OK:
         r->destination = xstrdup(dest);
