@@ -3,7 +3,8 @@ multi-recipient delivery with per-recipient replies, real clients (smtplib,
 swaks) on the inet port, the unix socket and the SMTP listener, simple
 commands, pipelining (several commands and a second transaction in one
 send), the canonical address (a quoted local part gets the policy and the
-Maildir of the plain one) and the RFC 5321 length limits at RCPT."""
+Maildir of the plain one), the RFC 5321 length limits at RCPT, and a
+symbolic link below the Maildir root refused with a 4xx."""
 
 import os
 import re
@@ -314,6 +315,28 @@ class LongAddressRelayTest(h.DaemonTestCase):
         self.assertReply(c.cmd("MAIL FROM:<s@example.test>"), "250 2.1.0 Ok")
         self.assertReplyRe(c.cmd("RCPT TO:<%s@d.test>" % ("a" * 300)), r"550 5\.1\.3 .*")
         self.assertReply(c.cmd('RCPT TO:<"ceo"@d.test>'), "250 2.1.5 Ok")
+
+
+class MaildirLinkTest(h.DaemonTestCase):
+    """A symbolic link planted below the Maildir root (here as a user's
+    directory) is refused: 451 4.3.0, a log line, nothing written at the
+    link's target; the other recipient of the message is delivered."""
+
+    def test_link_as_users_dir_is_a_4xx(self):
+        outside = os.path.join(self.d.tmp, "outside")
+        os.makedirs(os.path.join(outside, "Maildir", "new"))
+        os.makedirs(os.path.join(self.d.mail_root, "d.test"))
+        os.symlink(outside, os.path.join(self.d.mail_root, "d.test", "victim"))
+        conn = self.d.lmtp()
+        msg = h.simple_message("through a link?")
+        _, rr, dr = h.lmtp_send(conn, "s@example.test", ["victim@d.test", "ok@d.test"], msg)
+        self.assertEqual(rr, ["250 2.1.5 Ok"] * 2)
+        self.assertReplyRe(dr[0], r"451 4\.3\.0 <victim@d\.test> .*")
+        self.assertReplyRe(dr[1], h.delivered_re("ok@d.test"))
+        self.assertOneStored("ok@d.test", msg)
+        self.assertEqual(self.d.all_files(outside), [])
+        self.assertRegex(self.d.stderr(), r"victim.* is a symbolic link: refused")
+        conn.quit()
 
 
 if __name__ == "__main__":
