@@ -466,12 +466,13 @@ static void write_document(struct writer *wr, const struct config *cfg, const st
 
 /* ---- storage ---- */
 
-/* Stores data as dir/name through durable_file, mode REPORT_MODE. */
-static int store(const char *dir, const char *name, const char *data, size_t len, char *path,
-                 size_t path_len)
+/* Stores data as base/day/name through durable_file (no link followed
+ * below report.dir), mode REPORT_MODE. */
+static int store(const char *base, const char *day, const char *name, const char *data, size_t len,
+                 char *path, size_t path_len)
 {
     struct durable_file df;
-    if (durable_file_open(&df, dir, name) < 0)
+    if (durable_file_open(&df, base, day, name) < 0)
         return -1;
     if (fchmod(df.fd, REPORT_MODE) < 0 || write_all(df.fd, data, len) < 0) {
         int saved = errno;
@@ -486,13 +487,18 @@ static int store(const char *dir, const char *name, const char *data, size_t len
     return 0;
 }
 
-/* report.dir/YYYY-MM-DD, created (and report.dir synced) when missing. */
-static int day_dir(const struct config *cfg, time_t when, char *out, size_t out_len)
+/* report.dir/YYYY-MM-DD into out (day gets YYYY-MM-DD), created (and
+ * report.dir synced) when missing. mkdir makes no directory through a link
+ * there (EEXIST): store() then refuses the link. */
+static int day_dir(const struct config *cfg, time_t when, char *day, size_t day_len, char *out,
+                   size_t out_len)
 {
     struct tm tm;
-    char day[16];
     gmtime_r(&when, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    if (strftime(day, day_len, "%Y-%m-%d", &tm) == 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     int n = snprintf(out, out_len, "%s/%s", cfg->report.dir, day);
     if (n < 0 || (size_t)n >= out_len) {
         errno = ENAMETOOLONG;
@@ -514,8 +520,8 @@ int report_write(const struct config *cfg, const struct envelope *env,
         return 0;
     (void)pthread_once(&xml_once, xml_init);
 
-    char dir[PATH_MAX];
-    if (day_dir(cfg, env->received.tv_sec, dir, sizeof(dir)) < 0) {
+    char dir[PATH_MAX], day[16];
+    if (day_dir(cfg, env->received.tv_sec, day, sizeof(day), dir, sizeof(dir)) < 0) {
         snprintf(err, err_len, "report directory %s/...: %s", cfg->report.dir, strerror(errno));
         return -1;
     }
@@ -539,8 +545,8 @@ int report_write(const struct config *cfg, const struct envelope *env,
     }
     char name[MAIL_ID_LEN + 8];
     snprintf(name, sizeof(name), "%s.xml", env->mail_id);
-    if (store(dir, name, (const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf), path,
-              path_len) < 0) {
+    if (store(cfg->report.dir, day, name, (const char *)xmlBufferContent(buf),
+              (size_t)xmlBufferLength(buf), path, path_len) < 0) {
         snprintf(err, err_len, "%s/%s: %s", dir, name, strerror(errno));
         goto free_buffer;
     }
@@ -611,8 +617,9 @@ static bool set_prop(xmlNodePtr node, const char *name, const char *value)
     return ok;
 }
 
-static int add_release_locked(const char *path, const struct report_release *rel, char *err,
-                              size_t err_len)
+/* path: report_dir/DAY/NAME as report_find() gave it. */
+static int add_release_locked(const char *report_dir, const char *path,
+                              const struct report_release *rel, char *err, size_t err_len)
 {
     xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
     if (doc == NULL) {
@@ -648,17 +655,19 @@ static int add_release_locked(const char *path, const struct report_release *rel
         snprintf(err, err_len, "libxml2: cannot serialise the report");
         goto free_doc;
     }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *name = slash != NULL ? slash + 1 : path;
-    if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", name);
-    if (store(dir, base, (const char *)mem, (size_t)len, NULL, 0) < 0)
+    /* DAY and NAME back out of the path, the day walked without links */
+    size_t n = strlen(report_dir);
+    char day[PATH_MAX] = "";
+    if (strncmp(path, report_dir, n) == 0 && path[n] == '/')
+        snprintf(day, sizeof(day), "%s", path + n + 1);
+    char *slash = strrchr(day, '/');
+    if (slash == NULL) {
+        xmlFree(mem);
+        snprintf(err, err_len, "%s: not a report path below %s", path, report_dir);
+        goto free_doc;
+    }
+    *slash = '\0';
+    if (store(report_dir, day, slash + 1, (const char *)mem, (size_t)len, NULL, 0) < 0)
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
     else
         rc = 0;
@@ -691,7 +700,7 @@ int report_add_release(const struct config *cfg, const char *mail_id,
             close(dfd);
         return -1;
     }
-    int rc = add_release_locked(path, rel, err, err_len);
+    int rc = add_release_locked(cfg->report.dir, path, rel, err, err_len);
     close(dfd); /* releases the lock */
     return rc;
 }
