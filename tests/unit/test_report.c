@@ -653,7 +653,8 @@ static void test_day_dir_symlink(void **state)
 {
     struct fixture *f = *state;
     set_message(f, clean_msg, sizeof(clean_msg) - 1);
-    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL, "/m/new/x");
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
     char outside[512], day[512], path[4096], err[256] = "";
     snprintf(outside, sizeof(outside), "%s/outside", f->tmp);
     snprintf(day, sizeof(day), "%s/2024-02-29", f->reports);

@@ -575,11 +575,15 @@ static void test_one_message_leaves_spamd_connections(void **state)
     for (int i = 0; i < 8; i++) {
         struct recipient *r = envelope_add_rcpt(&big);
         snprintf(r->address, sizeof(r->address), "slow%d@example.com", i);
+        assert_int_equal(address_parse(&r->addr, r->address, strlen(r->address), "+", NULL),
+                         ADDRESS_OK);
         r->policy = &pols[0];
     }
     envelope_init(&small);
     struct recipient *r = envelope_add_rcpt(&small);
     snprintf(r->address, sizeof(r->address), "fast@example.com");
+    assert_int_equal(address_parse(&r->addr, r->address, strlen(r->address), "+", NULL),
+                     ADDRESS_OK);
     r->policy = &pols[0];
 
     job = (struct scan_job){.se = se, .cfg = cfg, .env = &big, .msg = sp};
