@@ -759,6 +759,11 @@ static const struct key_def server_keys[] = {
     K_UINT("max_recipients", CFG_OFF(server.max_recipients), 1, 100000),
     K_TIME("timeout", CFG_OFF(server.timeout), 1, DAY),
     K_TIME("scan_timeout", CFG_OFF(server.scan_timeout), 1, DAY),
+    K_TIME("session_timeout", CFG_OFF(server.session_timeout), 1, DAY),
+    K_UINT("max_errors", CFG_OFF(server.max_errors), 1, 100000),
+    K_UINT("max_auth_failures", CFG_OFF(server.max_auth_failures), 1, 100000),
+    K_UINT("max_commands_before_auth", CFG_OFF(server.max_commands_before_auth), 1, 100000),
+    K_UINT("trusted_sessions", CFG_OFF(server.trusted_sessions), 0, 100000),
     K_FN("allow_from", parse_cidr_key, 0, KEY_EMPTY_OK),
     K_BOOL("auth", CFG_OFF(server.auth)),
     K_STR("sasl_service", CFG_OFF(server.sasl_service), CFG_SIZE(server.sasl_service), STR_NAME, 0),
@@ -889,6 +894,11 @@ static void config_defaults(struct config *cfg)
     cfg->server.max_recipients = 1000;
     cfg->server.timeout = 300;
     cfg->server.scan_timeout = 120;
+    cfg->server.session_timeout = 30 * 60;
+    cfg->server.max_errors = 20;
+    cfg->server.max_auth_failures = 3;
+    cfg->server.max_commands_before_auth = 20;
+    cfg->server.trusted_sessions = 8;
     if (cidr_parse("127.0.0.0/8", &cfg->server.allow_from[0]) == 0 &&
         cidr_parse("::1", &cfg->server.allow_from[1]) == 0)
         cfg->server.n_allow_from = 2;

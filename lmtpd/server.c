@@ -41,6 +41,7 @@ static int stop_pipe[2] = {-1, -1};
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sessions_done = PTHREAD_COND_INITIALIZER;
 static unsigned active_sessions;
+static unsigned active_untrusted; /* of those, clients neither on a unix socket nor in allow_from */
 
 static int add_listener(const struct net_address *a, enum protocol protocol, char *err,
                         size_t err_len)
@@ -108,20 +109,29 @@ int server_listen(const struct config *cfg, char *err, size_t err_len)
 
 struct session_start {
     int fd;
+    bool trusted;
     enum protocol protocol;
     struct sockaddr_storage peer;
     socklen_t peer_len;
 };
 
+static void session_ended(bool trusted)
+{
+    pthread_mutex_lock(&sessions_lock);
+    active_sessions--;
+    if (!trusted)
+        active_untrusted--;
+    pthread_cond_broadcast(&sessions_done);
+    pthread_mutex_unlock(&sessions_lock);
+}
+
 static void *session_thread(void *arg)
 {
     struct session_start *ss = arg;
+    bool trusted = ss->trusted;
     session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
     free(ss);
-    pthread_mutex_lock(&sessions_lock);
-    active_sessions--;
-    pthread_cond_broadcast(&sessions_done);
-    pthread_mutex_unlock(&sessions_lock);
+    session_ended(trusted);
     return NULL;
 }
 
@@ -150,19 +160,30 @@ static void accept_one(const struct listener *l)
         net_set_nodelay(fd);
 
     struct runtime *rt = runtime_acquire();
-    unsigned max = rt->cfg->server.max_sessions;
+    const struct config *cfg = rt->cfg;
+    unsigned max = cfg->server.max_sessions;
+    /* Slots kept for trusted clients (unix socket, allow_from). */
+    unsigned reserved =
+        cfg->server.trusted_sessions < max / 2 ? cfg->server.trusted_sessions : max / 2;
+    ss->trusted = ss->peer.ss_family == AF_UNIX ||
+                  cidr_list_match(cfg->server.allow_from, cfg->server.n_allow_from,
+                                  (const struct sockaddr *)&ss->peer);
     char busy[300];
     snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many sessions, try again later\r\n",
-             rt->cfg->server.hostname);
+             cfg->server.hostname);
     runtime_release(rt);
 
     pthread_mutex_lock(&sessions_lock);
-    bool full = active_sessions >= max;
-    if (!full)
+    bool full = active_sessions >= max || (!ss->trusted && active_untrusted >= max - reserved);
+    if (!full) {
         active_sessions++;
+        if (!ss->trusted)
+            active_untrusted++;
+    }
     pthread_mutex_unlock(&sessions_lock);
     if (full) {
-        log_warn("max_sessions (%u) reached: connection refused", max);
+        log_warn("%s reached: connection refused",
+                 ss->trusted ? "max_sessions" : "the session slots for untrusted clients");
         refuse(fd, busy);
         free(ss);
         return;
@@ -176,11 +197,10 @@ static void accept_one(const struct listener *l)
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         log_error("pthread_create: %s", strerror(rc));
+        bool trusted = ss->trusted;
         refuse(fd, busy);
         free(ss);
-        pthread_mutex_lock(&sessions_lock);
-        active_sessions--;
-        pthread_mutex_unlock(&sessions_lock);
+        session_ended(trusted);
     }
 }
 
