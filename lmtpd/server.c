@@ -1,7 +1,8 @@
 /*
  * server: listeners, accept loop, session threads, signals (see server.h).
  * Failure modes: a failed accept is logged and the loop goes on; a session
- * thread that cannot be created gets the connection closed with 421.
+ * thread that cannot be created gets the connection closed with 421; a
+ * reload thread that cannot be created is logged (nothing reloaded).
  */
 #include "lmtpd/server.h"
 #include "common/log.h"
@@ -204,24 +205,82 @@ static void accept_one(const struct listener *l)
     }
 }
 
-static void reload(const char *config_path)
+/*
+ * Reloads run in a thread of their own, so the accept loop goes on greeting
+ * clients while signatures load. A SIGHUP during a reload asks for one more
+ * pass when it ends (the files may have changed again).
+ */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool reload_running, reload_again, reload_joinable;
+static pthread_t reload_thread;
+
+static void reload_once(const char *config_path)
 {
-    (void)sd_notify(0, "RELOADING=1");
     char err[1024];
     struct config *cfg;
     if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
         log_error("reload refused, keeping the running configuration: %s", err);
-        (void)sd_notify(0, "READY=1");
         return;
     }
+    /* The generation's reference keeps the engine alive while it loads. */
     struct runtime *rt = runtime_acquire();
     struct scan_engine *scan = rt->scan;
-    runtime_release(rt);
     if (scan != NULL && scan_engine_reload(scan, cfg, err, sizeof(err)) < 0)
         log_error("signature reload failed, keeping the running engine: %s", err);
     runtime_install(cfg, scan);
+    runtime_release(rt);
     log_info("configuration %s reloaded", config_path);
+}
+
+static void *reload_main(void *arg)
+{
+    const char *config_path = arg;
+    pthread_mutex_lock(&reload_lock);
+    do {
+        reload_again = false;
+        pthread_mutex_unlock(&reload_lock);
+        reload_once(config_path);
+        pthread_mutex_lock(&reload_lock);
+    } while (reload_again);
+    reload_running = false;
     (void)sd_notify(0, "READY=1");
+    pthread_mutex_unlock(&reload_lock);
+    return NULL;
+}
+
+/* SIGHUP: starts a reload, or asks the running one for another pass. */
+static void reload_start(const char *config_path)
+{
+    pthread_mutex_lock(&reload_lock);
+    if (reload_running) {
+        reload_again = true;
+        pthread_mutex_unlock(&reload_lock);
+        return;
+    }
+    if (reload_joinable) /* the last reload has ended: collect its thread */
+        (void)pthread_join(reload_thread, NULL);
+    reload_joinable = false;
+    (void)sd_notify(0, "RELOADING=1");
+    int rc = pthread_create(&reload_thread, NULL, reload_main, (void *)config_path);
+    if (rc != 0) {
+        log_error("reload not started: pthread_create: %s", strerror(rc));
+        (void)sd_notify(0, "READY=1");
+    } else {
+        reload_running = reload_joinable = true;
+    }
+    pthread_mutex_unlock(&reload_lock);
+}
+
+/* At exit: waits for a reload under way (it ends on its own). */
+static void reload_wait(void)
+{
+    pthread_mutex_lock(&reload_lock);
+    bool joinable = reload_joinable;
+    reload_again = false;
+    reload_joinable = false;
+    pthread_mutex_unlock(&reload_lock);
+    if (joinable)
+        (void)pthread_join(reload_thread, NULL);
 }
 
 /* Waits for the sessions to end, at most STOP_GRACE_SECONDS. */
@@ -281,7 +340,7 @@ int server_run(const char *config_path)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGHUP)
-                    reload(config_path);
+                    reload_start(config_path);
                 else
                     stop = true;
             }
@@ -298,6 +357,7 @@ int server_run(const char *config_path)
     n_listeners = 0;
     if (write(stop_pipe[1], "x", 1) != 1)
         log_warn("cannot tell sessions to stop: %s", strerror(errno));
+    reload_wait();
     wait_for_sessions();
     close(sfd);
     return 0;

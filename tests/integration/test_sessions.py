@@ -5,6 +5,7 @@ nothing and leaves no spool file, max_sessions (421 4.3.2), allow_from
 (reload keeps serving; a bad new config is refused)."""
 
 import base64
+import hashlib
 import os
 import shutil
 import signal
@@ -490,6 +491,46 @@ class AuthFailuresTest(h.DaemonTestCase):
         self.assertReply(c.cmd("AUTH PLAIN " + self.plain("client", "right")),
                          "235 2.7.0 Authentication successful")
         self.assertReply(c.cmd("MAIL FROM:<a@x.test>"), "250 2.1.0 Ok")
+
+
+
+class ReloadInBackgroundTest(h.DaemonTestCase):
+    """SIGHUP loads the signatures beside the accept loop: new clients are
+    greeted at once while a large database loads."""
+
+    N_SIGNATURES = 800000
+
+    def daemon_args(self):
+        self.db = tempfile.mkdtemp(prefix="lmtpscan-db-")
+        self.addCleanup(shutil.rmtree, self.db, True)
+        with open(os.path.join(self.db, "small.hdb"), "w") as f:
+            f.write("%s:1234:Test.Small.UNOFFICIAL\n" % hashlib.md5(b"small").hexdigest())
+        return {"overrides": {"clamav": {"enabled": "yes", "database": self.db,
+                                         "reload_check": "0"}}}
+
+    def test_greeting_during_sighup_load(self):
+        with open(os.path.join(self.db, "big.hdb"), "w") as f:
+            f.writelines("%s:%d:Test.Big.%d.UNOFFICIAL\n"
+                         % (hashlib.md5(b"%d" % i).hexdigest(), 1000 + i, i)
+                         for i in range(self.N_SIGNATURES))
+        t0 = time.monotonic()
+        self.d.proc.send_signal(signal.SIGHUP)
+        latencies = []
+        while "configuration %s reloaded" % self.d.conf_path not in self.d.stderr():
+            self.assertLess(time.monotonic() - t0, 120, "no reload" + self._ctx())
+            t = time.monotonic()
+            c = self.d.raw()
+            latencies.append(time.monotonic() - t)
+            self.assertReply(c.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
+            self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
+            c.close()
+            time.sleep(0.05)
+        load = time.monotonic() - t0
+        self.assertIn("%d signatures" % (self.N_SIGNATURES + 1), self.d.stderr())
+        self.assertGreater(load, 1.0, "the load was too fast to tell")
+        self.assertTrue(latencies, "no client connected during the load")
+        self.assertLess(max(latencies), load / 2,
+                        "greeting took %.2f s of a %.2f s load" % (max(latencies), load))
 
 
 if __name__ == "__main__":
