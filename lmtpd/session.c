@@ -4,12 +4,12 @@
  * so they go out in order and in as few writes as possible.
  *
  * Limits: session_timeout bounds the whole session (checked before each
- * command; a message being received gets one more `timeout` to finish,
- * then the session ends without it; a message received is scanned and
- * answered first); max_errors counts 4xx/5xx replies to commands (not the
- * per-recipient replies after the data); max_auth_failures the failed AUTH
- * attempts; max_commands_before_auth the commands of a client that must
- * authenticate and has not. Each ends the session with 421.
+ * command and bounding every wait for input; a transaction under way gets
+ * one more `timeout` to finish, then the session ends without it; a
+ * message received is scanned and answered first); max_errors counts 4xx/5xx replies to commands
+ * (not the per-recipient replies after the data); max_auth_failures the failed AUTH attempts;
+ * max_commands_before_auth the commands of a client that must authenticate and has not. Each ends
+ * the session with 421.
  *
  * Failure modes: a read timeout gives 421 4.4.2 and closes; a closed or
  * failed socket ends the session and delivers nothing in flight.
@@ -57,6 +57,13 @@ static bool session_bound_wait(struct session *s, unsigned grace_ms)
     return left > 0;
 }
 
+/* Past the deadline a transaction under way (MAIL given, or data being
+ * received) gets one more idle timeout to finish; nothing else does. */
+static unsigned session_grace_ms(const struct session *s)
+{
+    return s->env.has_mail || s->bdat_active ? s->cfg->server.timeout * 1000 : 0;
+}
+
 static void session_time_up(struct session *s)
 {
     char peer[LOG_VALUE_SIZE(64)];
@@ -96,8 +103,7 @@ int session_may_transfer(struct session *s)
 
 bool session_peek_data(struct session *s, const char **data, size_t *len)
 {
-    /* A transfer under way at the deadline gets one more idle timeout. */
-    unsigned grace_ms = s->cfg->server.timeout * 1000;
+    unsigned grace_ms = session_grace_ms(s);
     enum stream_status st = STREAM_TIMEOUT;
     if (stream_has_input(&s->st) || session_bound_wait(s, grace_ms))
         st = stream_peek(&s->st, data, len);
@@ -181,7 +187,7 @@ static bool session_over_limit(struct session *s)
 {
     const struct config *cfg = s->cfg;
     const char *why = NULL, *text = NULL;
-    if (deadline_remaining_ms(s->deadline) == 0) {
+    if (!session_bound_wait(s, session_grace_ms(s))) {
         session_time_up(s);
         return true;
     }
@@ -267,7 +273,7 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
         if (!stream_has_input(&s->st) && stream_flush(&s->st) != STREAM_OK)
             break;
         size_t len;
-        (void)session_bound_wait(s, 0);
+        (void)session_bound_wait(s, session_grace_ms(s));
         enum stream_status st = stream_read_line(&s->st, s->line, COMMAND_LINE_MAX, &len);
         s->commands++;
         if (st == STREAM_TOO_LONG) {
@@ -279,7 +285,7 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
             session_reply(s, "421 4.3.2 %s Service shutting down", host);
             break;
         }
-        if (st == STREAM_TIMEOUT && !session_bound_wait(s, 0)) {
+        if (st == STREAM_TIMEOUT && !session_bound_wait(s, session_grace_ms(s))) {
             session_time_up(s);
             break;
         }

@@ -347,6 +347,21 @@ class SessionTimeoutTest(h.DaemonTestCase):
         self.assertLess(waited, 15.0)
         self.assertGreater(waited, 2.0)
 
+    def test_transaction_under_way_finishes(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<late@d.test>"), "250 2.1.5 Ok")
+        time.sleep(4.0)  # past session_timeout, within one idle timeout
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        msg = h.simple_message("late but whole")
+        c.send(msg + b".\r\n")
+        self.assertReplyRe(c.reply(), h.delivered_re("late@d.test"))
+        self.assertOneStored("late@d.test", msg)
+        self.assertReply(c.cmd("NOOP"),
+                         "421 4.4.2 %s session time limit exceeded, closing" % h.HOST)
+        self.assertTrue(c.at_eof())
+
     def test_data_a_byte_at_a_time_is_cut(self):
         c = self.d.raw()
         c.cmd("LHLO x")
