@@ -6,10 +6,11 @@
  * Limits: session_timeout bounds the whole session (checked before each
  * command and bounding every wait for input; a transaction under way gets
  * one more `timeout` to finish, then the session ends without it; a
- * message received is scanned and answered first); max_errors counts 4xx/5xx replies to commands
- * (not the per-recipient replies after the data); max_auth_failures the failed AUTH attempts;
- * max_commands_before_auth the commands of a client that must authenticate and has not. Each ends
- * the session with 421.
+ * message received is scanned and answered first). max_errors counts the
+ * 4xx/5xx replies to commands (not the per-recipient replies after the
+ * data), max_auth_failures the refused credentials, and
+ * max_commands_before_auth the commands of a client that must
+ * authenticate and has not. Each limit ends the session with 421.
  *
  * Failure modes: a read timeout gives 421 4.4.2 and closes; a closed or
  * failed socket ends the session and delivers nothing in flight.
@@ -40,9 +41,9 @@ void session_reply(struct session *s, const char *fmt, ...)
         s->quit = true;
 }
 
-/* Bounds the next wait for input by the idle timeout and by the session's
- * deadline plus grace_ms; false when that point has passed. */
-static bool session_bound_wait(struct session *s, unsigned grace_ms)
+/* Milliseconds left until the session's deadline plus grace_ms (0 when
+ * passed). */
+static int session_left_ms(const struct session *s, unsigned grace_ms)
 {
     struct timespec end = s->deadline;
     end.tv_sec += grace_ms / 1000;
@@ -51,10 +52,22 @@ static bool session_bound_wait(struct session *s, unsigned grace_ms)
         end.tv_sec++;
         end.tv_nsec -= 1000000000L;
     }
-    int left = deadline_remaining_ms(end);
+    return deadline_remaining_ms(end);
+}
+
+/* The stream's timeout for the next read: the idle timeout, but never
+ * past the deadline plus grace_ms. Writes keep the idle timeout
+ * (session_unbound_wait), so replies to what was received still go out. */
+static void session_bound_wait(struct session *s, unsigned grace_ms)
+{
+    int left = session_left_ms(s, grace_ms);
     int idle = (int)(s->cfg->server.timeout * 1000);
     s->st.timeout_ms = left < idle ? left : idle;
-    return left > 0;
+}
+
+static void session_unbound_wait(struct session *s)
+{
+    s->st.timeout_ms = (int)(s->cfg->server.timeout * 1000);
 }
 
 /* Past the deadline a transaction under way (MAIL given, or data being
@@ -66,9 +79,8 @@ static unsigned session_grace_ms(const struct session *s)
 
 static void session_time_up(struct session *s)
 {
-    char peer[LOG_VALUE_SIZE(64)];
-    log_info("client %s: session_timeout (%us) passed, closing",
-             log_value(s->env.peer_addr, peer, sizeof(peer)), s->cfg->server.session_timeout);
+    log_info("client %s: session_timeout (%us) passed, closing", s->env.peer_addr,
+             s->cfg->server.session_timeout);
     session_reply(s, "421 4.4.2 %s session time limit exceeded, closing", s->cfg->server.hostname);
     s->quit = true;
 }
@@ -105,11 +117,14 @@ bool session_peek_data(struct session *s, const char **data, size_t *len)
 {
     unsigned grace_ms = session_grace_ms(s);
     enum stream_status st = STREAM_TIMEOUT;
-    if (stream_has_input(&s->st) || session_bound_wait(s, grace_ms))
+    if (stream_has_input(&s->st) || session_left_ms(s, grace_ms) > 0) {
+        session_bound_wait(s, grace_ms);
         st = stream_peek(&s->st, data, len);
+        session_unbound_wait(s);
+    }
     if (st == STREAM_OK)
         return true;
-    if (st == STREAM_TIMEOUT && !session_bound_wait(s, grace_ms))
+    if (st == STREAM_TIMEOUT && session_left_ms(s, grace_ms) == 0)
         session_time_up(s);
     else if (st == STREAM_TIMEOUT)
         session_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->cfg->server.hostname);
@@ -187,7 +202,7 @@ static bool session_over_limit(struct session *s)
 {
     const struct config *cfg = s->cfg;
     const char *why = NULL, *text = NULL;
-    if (!session_bound_wait(s, session_grace_ms(s))) {
+    if (session_left_ms(s, session_grace_ms(s)) == 0) {
         session_time_up(s);
         return true;
     }
@@ -204,9 +219,7 @@ static bool session_over_limit(struct session *s)
     } else {
         return false;
     }
-    char peer[LOG_VALUE_SIZE(64)];
-    log_info("client %s: %s reached, closing", log_value(s->env.peer_addr, peer, sizeof(peer)),
-             why);
+    log_info("client %s: %s reached, closing", s->env.peer_addr, why);
     session_reply(s, "421 4.7.0 %s Error: %s, closing", cfg->server.hostname, text);
     s->quit = true;
     return true;
@@ -273,8 +286,9 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
         if (!stream_has_input(&s->st) && stream_flush(&s->st) != STREAM_OK)
             break;
         size_t len;
-        (void)session_bound_wait(s, session_grace_ms(s));
+        session_bound_wait(s, session_grace_ms(s));
         enum stream_status st = stream_read_line(&s->st, s->line, COMMAND_LINE_MAX, &len);
+        session_unbound_wait(s);
         s->commands++;
         if (st == STREAM_TOO_LONG) {
             session_reply(s, "500 5.5.2 Line too long");
@@ -285,7 +299,7 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
             session_reply(s, "421 4.3.2 %s Service shutting down", host);
             break;
         }
-        if (st == STREAM_TIMEOUT && !session_bound_wait(s, session_grace_ms(s))) {
+        if (st == STREAM_TIMEOUT && session_left_ms(s, session_grace_ms(s)) == 0) {
             session_time_up(s);
             break;
         }
