@@ -15,7 +15,8 @@
  * twice / inside a transaction, 454 4.7.0 when libsasl2 itself fails
  * (e.g. unreadable sasldb). Each 535 (credentials refused) counts toward
  * max_auth_failures, and every error reply toward max_errors (session.c
- * ends the session at either). Mechanism and user names are logged through log_value().
+ * ends the session at either). Mechanism and user names, and libsasl2's
+ * details, are logged through log_value().
  */
 #include "common/log.h"
 #include "lmtpd/session.h"

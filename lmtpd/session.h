@@ -45,9 +45,10 @@ struct session {
      * max_auth_failures, max_commands_before_auth). */
     struct timespec deadline; /* CLOCK_MONOTONIC: when session_timeout passes */
     unsigned errors;          /* 4xx/5xx replies to commands */
-    unsigned auth_failures;   /* AUTH attempts that failed */
+    unsigned auth_failures;   /* AUTH credentials refused (535) */
     unsigned commands;        /* command lines read */
     bool replying_outcomes;   /* end-of-data replies: not counted as errors */
+
     struct envelope env;
     struct spool *spool;
 
