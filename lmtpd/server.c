@@ -183,8 +183,12 @@ static void accept_one(const struct listener *l)
     }
     pthread_mutex_unlock(&sessions_lock);
     if (full) {
-        log_warn("%s reached: connection refused",
-                 ss->trusted ? "max_sessions" : "the session slots for untrusted clients");
+        if (ss->trusted)
+            log_warn("max_sessions (%u) reached: connection refused", max);
+        else
+            log_warn("slots for untrusted clients (%u of max_sessions %u) taken: connection "
+                     "refused",
+                     max - reserved, max);
         refuse(fd, busy);
         free(ss);
         return;
