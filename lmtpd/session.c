@@ -10,7 +10,10 @@
  * 4xx/5xx replies to commands (not the per-recipient replies after the
  * data), max_auth_failures the refused credentials, and
  * max_commands_before_auth the commands of a client that must
- * authenticate and has not. Each limit ends the session with 421.
+ * authenticate and has not. Each limit ends the session with 421. A read
+ * still under way two idle timeouts past the deadline (a line sent a byte
+ * at a time) is ended by deadline_watch.c: the session then ends without
+ * a reply, as when the client closes.
  *
  * Failure modes: a read timeout gives 421 4.4.2 and closes; a closed or
  * failed socket ends the session and delivers nothing in flight.
@@ -263,6 +266,10 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
     session_describe_peer(s, peer, peer_len);
     s->spool = spool_new(s->cfg->server.spool_dir);
     s->deadline = deadline_after_ms((uint64_t)s->cfg->server.session_timeout * 1000);
+    /* Past this even a read under way ends (a line sent a byte at a time):
+     * one idle timeout after the grace of a transaction under way. */
+    uint64_t hard_s = (uint64_t)s->cfg->server.session_timeout + 2ull * s->cfg->server.timeout;
+    deadline_watch_add(&s->watch, fd, deadline_after_ms(hard_s * 1000));
     const char *host = s->cfg->server.hostname;
 
     bool allowed = !s->is_inet ||
@@ -315,6 +322,7 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
     (void)stream_flush(&s->st);
     auth_server_free(&s->sasl);
     stream_free(&s->st);
+    deadline_watch_remove(&s->watch);
     close(fd);
     envelope_free(&s->env);
     spool_free(s->spool);

@@ -14,6 +14,7 @@
 #include "common/spool.h"
 #include "lmtpd/auth_server.h"
 #include "lmtpd/command.h"
+#include "lmtpd/deadline_watch.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/stream.h"
 
@@ -43,11 +44,12 @@ struct session {
 
     /* Limits of one session ([server] session_timeout, max_errors,
      * max_auth_failures, max_commands_before_auth). */
-    struct timespec deadline; /* CLOCK_MONOTONIC: when session_timeout passes */
-    unsigned errors;          /* 4xx/5xx replies to commands */
-    unsigned auth_failures;   /* AUTH credentials refused (535) */
-    unsigned commands;        /* command lines read */
-    bool replying_outcomes;   /* end-of-data replies: not counted as errors */
+    struct timespec deadline;    /* CLOCK_MONOTONIC: when session_timeout passes */
+    struct deadline_watch watch; /* the hard end: deadline plus two idle timeouts */
+    unsigned errors;             /* 4xx/5xx replies to commands */
+    unsigned auth_failures;      /* AUTH credentials refused (535) */
+    unsigned commands;           /* command lines read */
+    bool replying_outcomes;      /* end-of-data replies: not counted as errors */
 
     struct envelope env;
     struct spool *spool;

@@ -365,6 +365,28 @@ class SessionTimeoutTest(h.DaemonTestCase):
                          "421 4.4.2 %s session time limit exceeded, closing" % h.HOST)
         self.assertTrue(c.at_eof())
 
+    def test_command_a_byte_at_a_time_is_cut(self):
+        """A command line that never ends, a byte every 0.5 s: each read is
+        short, the line is not; the session ends two idle timeouts after
+        session_timeout at the latest."""
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 60:
+            try:
+                c.send(b"N")
+            except OSError:
+                closed = True
+                break
+            if c.at_eof(0.5):
+                closed = True
+                break
+        waited = time.monotonic() - t0
+        self.assertTrue(closed, "a client sending a line a byte at a time kept its session "
+                        "for 60 s" + self._ctx())
+        self.assertLess(waited, 45.0)  # 3 s + 2 x 10 s, and slack
+
     def test_data_a_byte_at_a_time_is_cut(self):
         c = self.d.raw()
         c.cmd("LHLO x")
