@@ -16,6 +16,8 @@
  */
 #include "common/config_loader.h"
 
+#include "common/address.h"
+
 #include "common/xalloc.h"
 
 #include <ctype.h>
@@ -253,8 +255,19 @@ static void handle_recipient(struct loader *ld, const char *name, const char *va
         config_fail(ld, ld->lineno, "recipients", name, "%s", why);
         return;
     }
-    for (size_t i = 0; i <= n; i++)
-        key[i] = (char)tolower((unsigned char)name[i]);
+    if (name[0] == '@') {
+        for (size_t i = 0; i <= n; i++)
+            key[i] = (char)tolower((unsigned char)name[i]);
+    } else {
+        /* the canonical form RCPT makes ("ceo"@x is ceo@x), detail kept */
+        struct address a;
+        if (address_parse(&a, name, n, NULL, NULL) != ADDRESS_OK) {
+            config_fail(ld, ld->lineno, "recipients", name, "not a valid address");
+            return;
+        }
+        snprintf(key, sizeof(key), "%s", a.mailbox);
+        n = strlen(key);
+    }
     if (!config_valid_policy_name(value)) {
         config_fail(ld, ld->lineno, "recipients", name,
                     "\"%s\" is not a policy name ([A-Za-z0-9._-], at most %zu bytes)", value,

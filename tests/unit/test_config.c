@@ -702,6 +702,9 @@ static const struct bad_case bads[] = {
     {"[recipients]\nUser@Example.com = default\n@x.org = default\nuser@example.COM = default\n",
      "t.conf:4: [recipients] user@example.com: duplicate address (already listed at line 2)"},
     {"[recipients]\na b@x.org = default\n", "t.conf:2: [recipients] a b@x.org: blanks"},
+    /* a quoted local part is the address RCPT makes of it */
+    {"[recipients]\n\"Ceo\"@example.com = default\nceo@example.com = default\n",
+     "t.conf:3: [recipients] ceo@example.com: duplicate address (already listed at line 2)"},
 };
 
 static void test_bad_values(void **state)

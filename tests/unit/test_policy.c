@@ -420,6 +420,26 @@ static void test_headers_spam_subject(void **state)
                    "X-Spam-Status: Yes, score=7.1 required=5.0 tests=GTUBE\r\n"
                    "Subject: [SPAM]\r\n",
                    true);
+    /* the tag as the configuration reader gives it (trailing blank
+     * stripped): still one space between tag and subject */
+    snprintf(f.p.subject_tag, sizeof(f.p.subject_tag), "[SPAM]");
+    expect_headers(&f, " Original",
+                   "X-Virus-Scanned: lmtpscan (ClamAV 1.4.6, 42 signatures) at mx.example.com\r\n"
+                   "X-Spam-Flag: YES\r\n"
+                   "X-Spam-Score: 7.1\r\n"
+                   "X-Spam-Level: *******\r\n"
+                   "X-Spam-Status: Yes, score=7.1 required=5.0 tests=GTUBE\r\n"
+                   "Subject: [SPAM] Original\r\n",
+                   true);
+    /* an empty subject gets no trailing blank */
+    expect_headers(&f, "",
+                   "X-Virus-Scanned: lmtpscan (ClamAV 1.4.6, 42 signatures) at mx.example.com\r\n"
+                   "X-Spam-Flag: YES\r\n"
+                   "X-Spam-Score: 7.1\r\n"
+                   "X-Spam-Level: *******\r\n"
+                   "X-Spam-Status: Yes, score=7.1 required=5.0 tests=GTUBE\r\n"
+                   "Subject: [SPAM]\r\n",
+                   true);
     fixture_free(&f);
 }
 
