@@ -19,6 +19,7 @@
 #include "common/message_header.h"
 #include "common/spool.h"
 #include "common/strbuf.h"
+#include "common/text.h"
 #include "common/xalloc.h"
 #include "deliver/dispatch.h"
 #include "deliver/maildir.h"
@@ -95,14 +96,6 @@ static const char *release_user(void)
     return pw != NULL ? pw->pw_name : NULL;
 }
 
-static bool has_8bit(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return true;
-    return false;
-}
-
 /* The release as a transaction: the original sender and DSN parameters,
  * the targets as recipients, each one to be delivered (no policy: the
  * copy goes to the inbox unscanned), no client (no XFORWARD). */
@@ -116,7 +109,7 @@ static void release_envelope(const struct quarantine_env *q, const struct target
     snprintf(env->envid, sizeof(env->envid), "%s", q->envid);
     snprintf(env->mail_id, sizeof(env->mail_id), "%s", q->mail_id);
     env->ret = q->ret;
-    env->smtputf8 = has_8bit(q->sender);
+    env->smtputf8 = text_has_8bit(q->sender, strlen(q->sender));
     for (size_t i = 0; i < n; i++) {
         struct recipient *r = envelope_add_rcpt(env);
         snprintf(r->address, sizeof(r->address), "%s", t[i].address);
@@ -127,7 +120,7 @@ static void release_envelope(const struct quarantine_env *q, const struct target
         r->maildir = t[i].maildir[0] != '\0' ? xstrdup(t[i].maildir) : NULL;
         r->verdict = VERDICT_UNCHECKED;
         r->action = ACTION_DELIVER;
-        env->smtputf8 |= has_8bit(r->address);
+        env->smtputf8 |= text_has_8bit(r->address, strlen(r->address));
     }
     clock_gettime(CLOCK_REALTIME, &env->received);
 }

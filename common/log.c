@@ -3,6 +3,7 @@
  * are truncated, never split.
  */
 #include "common/log.h"
+#include "common/text.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -64,43 +65,12 @@ void log_debug(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (NUL-terminated), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0; /* the NUL terminator stops here too */
-    return n;
-}
-
 /* log_value() and log_quoted(): keep_space keeps ' ' as it is. */
 static const char *escape(const char *value, char *buf, size_t size, bool keep_space)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)(value != NULL ? value : "");
+    const unsigned char *end = s + strlen((const char *)s);
     size_t o = 0, room = size - 4; /* keep room for "..." and the NUL */
 
     while (*s != '\0') {
@@ -112,7 +82,7 @@ static const char *escape(const char *value, char *buf, size_t size, bool keep_s
             piece[n++] = (char)c;
         } else if ((c > 0x20 || (keep_space && c == 0x20)) && c < 0x7f) {
             piece[n++] = (char)c;
-        } else if (c >= 0x80 && (take = utf8_len(s)) > 0) {
+        } else if (c >= 0x80 && (take = utf8_seq_len(s, (size_t)(end - s))) > 0) {
             memcpy(piece, s, take);
             n = take;
         } else {

@@ -8,6 +8,7 @@
 #include "deliver/dsn.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/text.h"
 #include "common/xalloc.h"
 #include "deliver/message_copy.h"
 #include "deliver/relay.h"
@@ -30,27 +31,20 @@ bool dsn_failed_recipient(const struct recipient *r)
     return (r->notify & DSN_NOTIFY_FAILURE) != 0 && (r->notify & DSN_NOTIFY_NEVER) == 0;
 }
 
-static bool has_8bit(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return true;
-    return false;
-}
-
 void dsn_encoding(const struct envelope *env, const struct spool *msg, bool *smtputf8,
                   bool *eight_bit)
 {
     /* A UTF-8 address or ORCPT in the report needs SMTPUTF8 (RFC 6531,
      * RFC 6533) and makes the body 8-bit, as a UTF-8 relay text does. */
-    bool utf8 = env->smtputf8 || has_8bit(env->mail_from, strlen(env->mail_from));
+    bool utf8 = env->smtputf8 || text_has_8bit(env->mail_from, strlen(env->mail_from));
     bool bits = false;
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
         if (!dsn_failed_recipient(r))
             continue;
-        utf8 |= has_8bit(r->address, strlen(r->address)) || has_8bit(r->orcpt, strlen(r->orcpt));
-        bits |= has_8bit(r->outcome.detail, strlen(r->outcome.detail));
+        utf8 |= text_has_8bit(r->address, strlen(r->address)) ||
+                text_has_8bit(r->orcpt, strlen(r->orcpt));
+        bits |= text_has_8bit(r->outcome.detail, strlen(r->outcome.detail));
     }
     *smtputf8 = utf8;
     *eight_bit = bits || utf8 || relay_spool_is_8bit(msg);

@@ -73,7 +73,7 @@ static size_t parse_domain(const unsigned char *s, size_t len, size_t i, unsigne
         }
         break;
     }
-    if (i - start > 255 || !lex_utf8_valid(s + start, i - start))
+    if (i - start > 255 || !utf8_valid(s + start, i - start))
         return 0;
     return i;
 }
@@ -154,7 +154,7 @@ static size_t parse_path(const unsigned char *s, size_t len, unsigned flags, cha
         if (i == 0 || i >= len || s[i] != '>')
             return 0;
     }
-    if (!lex_utf8_valid(s + mailbox, i - mailbox) ||
+    if (!utf8_valid(s + mailbox, i - mailbox) ||
         lex_copy_field(out, ADDRESS_MAX + 1, s + mailbox, i - mailbox) < 0)
         return 0;
     return i + 1;

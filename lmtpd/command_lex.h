@@ -79,53 +79,6 @@ static inline bool lex_prefix_ieq(const unsigned char *s, size_t len, const char
     return len >= n && lex_word_ieq(s, n, prefix);
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0..len), or 0. */
-static inline size_t lex_utf8_seq_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    return n;
-}
-
-static inline bool lex_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t n = lex_utf8_seq_len(s + i, len - i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* Copies s[0..len) into dst[size] with a NUL; -1 when it does not fit. */
 static inline int lex_copy_field(char *dst, size_t size, const unsigned char *s, size_t len)
 {
@@ -214,7 +167,7 @@ static inline bool lex_unitext_valid(const unsigned char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         if (s[i] >= 0x80) {
-            size_t n = lex_utf8_seq_len(s + i, len - i);
+            size_t n = utf8_seq_len(s + i, len - i);
             if (n == 0)
                 return false;
             i += n;
