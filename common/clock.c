@@ -66,3 +66,12 @@ unsigned elapsed_ms(struct timespec start)
                  (now.tv_nsec - start.tv_nsec) / NS_PER_MS;
     return ms < 0 ? 0 : (unsigned)ms;
 }
+
+void deadline_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}

@@ -7,7 +7,8 @@
  * plain arithmetic (common/net_address.c's connect timeout).
  *
  * Public: mono_now(), mono_now_ms(), deadline_after_ms(), deadline_never(),
- * deadline_min(), deadline_remaining_ms(), elapsed_ms().
+ * deadline_min(), deadline_remaining_ms(), deadline_cond_init(),
+ * elapsed_ms().
  *
  * Failure modes: none (CLOCK_MONOTONIC always exists on Linux). Pure
  * arithmetic plus clock_gettime: thread-safe.
@@ -15,6 +16,7 @@
 #ifndef LMTPSCAN_CLOCK_H
 #define LMTPSCAN_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -32,6 +34,10 @@ struct timespec deadline_min(struct timespec a, struct timespec b);
 /* Milliseconds left until d, rounded up: 0 once it has passed, at most
  * INT32_MAX (a poll() timeout). */
 int deadline_remaining_ms(struct timespec d);
+/* Initialises cond so that pthread_cond_timedwait() takes these
+ * deadlines (CLOCK_MONOTONIC). */
+void deadline_cond_init(pthread_cond_t *cond);
+
 /* Milliseconds elapsed since start (a mono_now() reading). */
 unsigned elapsed_ms(struct timespec start);
 

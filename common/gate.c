@@ -3,18 +3,14 @@
  * variable (see gate.h).
  */
 #include "common/gate.h"
+#include "common/clock.h"
 
 #include <errno.h>
 
 void gate_init(struct gate *g, uint64_t capacity)
 {
-    pthread_condattr_t attr;
-
     pthread_mutex_init(&g->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->freed, &attr);
-    pthread_condattr_destroy(&attr);
+    deadline_cond_init(&g->freed);
     g->capacity = capacity;
     g->in_use = 0;
     g->holders = 0;

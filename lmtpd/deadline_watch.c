@@ -7,6 +7,7 @@
  * new session only when it is due before the current wake-up.
  */
 #include "lmtpd/deadline_watch.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <pthread.h>
@@ -59,11 +60,7 @@ static void *watch_main(void *arg)
 
 static void watch_start(void)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&watch_wake, &attr);
-    pthread_condattr_destroy(&attr);
+    deadline_cond_init(&watch_wake);
 
     pthread_attr_t tattr;
     pthread_t tid;

@@ -7,6 +7,7 @@
  * with `watch_wake` lets clamav_engine_free stop the watcher at once.
  */
 #include "scan/clamav_engine.h"
+#include "common/clock.h"
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -263,9 +264,7 @@ static void *watcher_main(void *arg)
         interval = ce->settings.clamav.reload_check;
         pthread_mutex_unlock(&ce->reload_lock);
 
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += interval;
+        struct timespec until = deadline_after_ms((uint64_t)interval * 1000);
         while (!ce->watch_stop) {
             if (pthread_cond_timedwait(&ce->watch_wake, &ce->watch_lock, &until) == ETIMEDOUT)
                 break;
@@ -329,15 +328,10 @@ static void watcher_start(struct clamav_engine *ce)
 struct clamav_engine *clamav_engine_new(const struct clamav_settings *s, char *err, size_t errlen)
 {
     struct clamav_engine *ce = xcalloc(1, sizeof(*ce));
-    pthread_condattr_t attr;
-
     pthread_mutex_init(&ce->lock, NULL);
     pthread_mutex_init(&ce->reload_lock, NULL);
     pthread_mutex_init(&ce->watch_lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&ce->watch_wake, &attr);
-    pthread_condattr_destroy(&attr);
+    deadline_cond_init(&ce->watch_wake);
     ce->settings = *s;
     ce->state = STATE_NONE;
 
