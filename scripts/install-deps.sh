@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian 12 packages lmtpscan builds, runs
-# and is tested with (rspamd for the tests of the second spam engine, mandoc checks the man pages, clang-format the C
-# style, git lists the files to check). Idempotent: apt-get update runs only when a package
+# and is tested with (rspamd for the tests of the second spam engine,
+# mandoc checks the man pages, clang-format the C style, git lists the
+# files to check). Idempotent: apt-get update runs only when a package
 # is missing. Run as root.
 set -eu
 
