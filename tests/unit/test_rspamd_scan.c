@@ -5,7 +5,8 @@
  * Rcpt of its recipients and the user as Deliver-To; one message has at
  * most half of [rspamd] connections in flight, all messages together at
  * most connections; verdict reuse answers an identical message without a
- * request, marked with the first mail's id.
+ * request, marked with the first mail's id, until a configuration
+ * reload.
  */
 #include "common/address.h"
 #include "common/clock.h"
@@ -349,6 +350,13 @@ static void test_reuse(void **state)
     assert_string_equal(res.spamd[1].reused_from, "firstmail001");
     scan_result_free(&res);
 
+    /* a configuration reload forgets every verdict */
+    assert_int_equal(scan_engine_reload(se, cfg, err, sizeof(err)), 0);
+    assert_int_equal(scan_message(se, cfg, &env, sp, &res), 0);
+    check_ham(&res, 2);
+    assert_string_equal(res.spamd[0].reused_from, "");
+    scan_result_free(&res);
+
     cfg->scan.verdict_reuse = 0;
     assert_int_equal(scan_message(se, cfg, &env, sp, &res), 0);
     check_ham(&res, 2);
@@ -356,7 +364,7 @@ static void test_reuse(void **state)
     scan_result_free(&res);
 
     fake_stop(&f);
-    assert_int_equal(f.requests, 4); /* 2 + 0 + 2 */
+    assert_int_equal(f.requests, 6); /* 2 + 0 + 2 + 2 */
     spool_free(sp);
     envelope_free(&env);
     scan_engine_free(se);
