@@ -26,12 +26,13 @@
  * - spam_mark_level = spamd sets spam_mark_from_spamd (spam_mark_level is
  *   then 5.0 and unused).
  * - An address value may be empty where its feature is off: an empty
- *   deliver.relay (allowed in maildir mode) or spamd.address (allowed with
- *   enabled = no) is the zeroed struct, see net_address_is_set().
+ *   deliver.relay (allowed in maildir mode), spamd.address or
+ *   rspamd.address (allowed with enabled = no) is the zeroed struct, see
+ *   net_address_is_set().
  * - Checks across keys: at least one listener in listen/smtp_listen and
  *   none twice; mode = relay needs relay; mode = maildir needs maildir;
- *   relay_sasl_username and _password together; spamd enabled needs
- *   address; clamav enabled needs database; spam_scan = yes needs
+ *   relay_sasl_username and _password together; spamd or rspamd enabled
+ *   needs address; clamav enabled needs database; spam_scan = yes needs
  *   spamd_user. Port 0 is refused. Templates accept only their escapes
  *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
  * - hostname empty: gethostname() at load time.
@@ -68,13 +69,16 @@ enum action {
 };
 
 enum deliver_mode { DELIVER_RELAY, DELIVER_MAILDIR };
+/* Which spam engine a policy asks (SPEC section 11). */
+enum spam_engine { SPAM_ENGINE_SPAMD, SPAM_ENGINE_RSPAMD };
 enum clamav_reload { RELOAD_CONCURRENT, RELOAD_BLOCKING };
 
 struct policy {
     char name[64];
     bool virus_scan;
     bool spam_scan;
-    char spamd_user[256]; /* template: %u %n %d */
+    char spamd_user[256]; /* template: %u %n %d; the per-user identity of either engine */
+    enum spam_engine spam_engine;
     double spam_header_level;
     double spam_mark_level;
     bool spam_mark_from_spamd; /* spam_mark_level = spamd */
@@ -139,6 +143,16 @@ struct config {
         uint64_t max_size;
         unsigned connections;
     } spamd;
+    struct {
+        bool enabled;
+        struct net_address address; /* rspamd's normal worker (HTTP) */
+        unsigned timeout;           /* seconds */
+        uint64_t max_size;
+        unsigned connections;
+    } rspamd;
+    struct {
+        unsigned verdict_reuse; /* seconds; 0 = off */
+    } scan;
     struct {
         enum deliver_mode mode;
         struct net_address relay;

@@ -126,6 +126,11 @@ void config_check_cross_keys(struct loader *ld)
                     "enabled = yes needs an address");
         return;
     }
+    if (cfg->rspamd.enabled && !net_address_is_set(&cfg->rspamd.address)) {
+        config_fail(ld, either_line(ld, SEC_RSPAMD, "address", "enabled"), "rspamd", "address",
+                    "enabled = yes needs an address");
+        return;
+    }
     if (cfg->clamav.enabled && cfg->clamav.database[0] == '\0') {
         config_fail(ld, either_line(ld, SEC_CLAMAV, "database", "enabled"), "clamav", "database",
                     "enabled = yes needs a database directory");

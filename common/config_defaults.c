@@ -17,6 +17,7 @@ static const struct policy default_policy = {
     .virus_scan = true,
     .spam_scan = true,
     .spamd_user = "%u",
+    .spam_engine = SPAM_ENGINE_SPAMD,
     .spam_header_level = -999.0,
     .spam_mark_level = 5.0,
     .spam_mark_from_spamd = false,
@@ -88,6 +89,15 @@ void config_defaults(struct config *cfg)
     cfg->spamd.timeout = 30;
     cfg->spamd.max_size = 500 * KiB;
     cfg->spamd.connections = 8;
+
+    cfg->rspamd.enabled = false;
+    if (net_address_parse("inet:127.0.0.1:11333", &cfg->rspamd.address, why, sizeof(why)) != 0)
+        memset(&cfg->rspamd.address, 0, sizeof(cfg->rspamd.address));
+    cfg->rspamd.timeout = 30;
+    cfg->rspamd.max_size = 20 * MiB;
+    cfg->rspamd.connections = 16;
+
+    cfg->scan.verdict_reuse = 0;
 
     cfg->deliver.mode = DELIVER_RELAY;
     if (net_address_parse("inet:127.0.0.1:10025", &cfg->deliver.relay, why, sizeof(why)) != 0)

@@ -54,6 +54,7 @@ _Static_assert(sizeof(enum action) == sizeof(int), "enum action is not int-sized
 _Static_assert(sizeof(enum deliver_mode) == sizeof(int), "enum deliver_mode is not int-sized");
 _Static_assert(sizeof(enum clamav_reload) == sizeof(int), "enum clamav_reload is not int-sized");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "enum log_target is not int-sized");
+_Static_assert(sizeof(enum spam_engine) == sizeof(int), "enum spam_engine is not int-sized");
 
 static const struct choice log_choices[] = {
     {"syslog", LOG_TO_SYSLOG}, {"stderr", LOG_TO_STDERR}, {NULL, 0}};
@@ -68,6 +69,8 @@ static const struct choice block_action_choices[] = {{"quarantine", ACTION_QUARA
                                                      {"discard", ACTION_DISCARD},
                                                      {"reject", ACTION_REJECT},
                                                      {NULL, 0}};
+static const struct choice spam_engine_choices[] = {
+    {"spamd", SPAM_ENGINE_SPAMD}, {"rspamd", SPAM_ENGINE_RSPAMD}, {NULL, 0}};
 static const struct choice error_action_choices[] = {
     {"tempfail", ACTION_TEMPFAIL}, {"pass", ACTION_DELIVER}, {NULL, 0}};
 static const struct choice unchecked_action_choices[] = {{"deliver", ACTION_DELIVER},
@@ -122,6 +125,20 @@ static const struct key_def spamd_keys[] = {
     K_END,
 };
 
+static const struct key_def rspamd_keys[] = {
+    K_BOOL("enabled", CFG_OFF(rspamd.enabled)),
+    K_FN("address", config_parse_address_key, CFG_OFF(rspamd.address), KEY_EMPTY_OK),
+    K_TIME("timeout", CFG_OFF(rspamd.timeout), 1, DAY),
+    K_SIZE("max_size", CFG_OFF(rspamd.max_size), 1, 1 * GiB),
+    K_UINT("connections", CFG_OFF(rspamd.connections), 1, 1024),
+    K_END,
+};
+
+static const struct key_def scan_keys[] = {
+    K_TIME("verdict_reuse", CFG_OFF(scan.verdict_reuse), 0, DAY),
+    K_END,
+};
+
 static const struct key_def deliver_keys[] = {
     K_ENUM("mode", CFG_OFF(deliver.mode), CFG_SIZE(deliver.mode), mode_choices),
     K_FN("relay", config_parse_address_key, CFG_OFF(deliver.relay), KEY_EMPTY_OK),
@@ -148,6 +165,7 @@ static const struct key_def policy_keys[] = {
     K_BOOL("virus_scan", POL_OFF(virus_scan)),
     K_BOOL("spam_scan", POL_OFF(spam_scan)),
     K_STR("spamd_user", POL_OFF(spamd_user), POL_SIZE(spamd_user), STR_SPAMD_USER, KEY_EMPTY_OK),
+    K_ENUM("spam_engine", POL_OFF(spam_engine), POL_SIZE(spam_engine), spam_engine_choices),
     K_FN("spam_header_level", config_parse_level_key, POL_OFF(spam_header_level), 0),
     K_FN("spam_mark_level", config_parse_mark_level_key, 0, 0),
     K_FN("spam_block_level", config_parse_level_key, POL_OFF(spam_block_level), 0),
@@ -165,18 +183,21 @@ static const struct key_def policy_keys[] = {
 };
 
 #define FITS(table) (sizeof(table) / sizeof(table[0]) <= KEYS_MAX + 1)
-_Static_assert(FITS(server_keys) && FITS(clamav_keys) && FITS(spamd_keys) && FITS(deliver_keys) &&
-                   FITS(report_keys) && FITS(policy_keys),
+_Static_assert(FITS(server_keys) && FITS(clamav_keys) && FITS(spamd_keys) && FITS(rspamd_keys) &&
+                   FITS(scan_keys) && FITS(deliver_keys) && FITS(report_keys) && FITS(policy_keys),
                "a section has more than KEYS_MAX keys");
 
 const struct key_def *const config_section_keys[SEC_COUNT] = {
-    [SEC_SERVER] = server_keys,   [SEC_CLAMAV] = clamav_keys, [SEC_SPAMD] = spamd_keys,
-    [SEC_DELIVER] = deliver_keys, [SEC_REPORT] = report_keys, [SEC_POLICY] = policy_keys,
+    [SEC_SERVER] = server_keys, [SEC_CLAMAV] = clamav_keys, [SEC_SPAMD] = spamd_keys,
+    [SEC_RSPAMD] = rspamd_keys, [SEC_SCAN] = scan_keys,     [SEC_DELIVER] = deliver_keys,
+    [SEC_REPORT] = report_keys, [SEC_POLICY] = policy_keys,
 };
 
 const char *const config_section_names[SEC_COUNT] = {
-    [SEC_SERVER] = "server",   [SEC_CLAMAV] = "clamav", [SEC_SPAMD] = "spamd",
-    [SEC_DELIVER] = "deliver", [SEC_REPORT] = "report", [SEC_RECIPIENTS] = "recipients",
+    [SEC_SERVER] = "server", [SEC_CLAMAV] = "clamav",
+    [SEC_SPAMD] = "spamd",   [SEC_RSPAMD] = "rspamd",
+    [SEC_SCAN] = "scan",     [SEC_DELIVER] = "deliver",
+    [SEC_REPORT] = "report", [SEC_RECIPIENTS] = "recipients",
 };
 
 int config_key_index(enum section_id sec, const char *key)

@@ -42,6 +42,8 @@ enum section_id {
     SEC_SERVER,
     SEC_CLAMAV,
     SEC_SPAMD,
+    SEC_RSPAMD,
+    SEC_SCAN,
     SEC_DELIVER,
     SEC_REPORT,
     SEC_POLICY,

@@ -150,7 +150,8 @@ static bool enter_section(struct loader *ld, char *line)
         return false;
     }
     config_fail(ld, ld->lineno, NULL, NULL,
-                "[%.80s]: unknown section (known: server, clamav, spamd, deliver, report, "
+                "[%.80s]: unknown section (known: server, clamav, spamd, rspamd, scan, deliver, "
+                "report, "
                 "policy NAME, recipients)",
                 name);
     return false;

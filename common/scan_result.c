@@ -17,3 +17,8 @@ void scan_result_free(struct scan_result *res)
     res->rcpt_spamd = NULL;
     res->n_spamd = 0;
 }
+
+const char *spam_engine_name(enum spam_engine e)
+{
+    return e == SPAM_ENGINE_RSPAMD ? "rspamd" : "spamd";
+}

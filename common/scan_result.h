@@ -1,6 +1,7 @@
 /*
  * scan_result: what the scanners said about one message, as data: the
- * ClamAV result, one spamd result per distinct spamd user, and which of
+ * ClamAV result, one spam result per distinct (engine, user) pair (spamd
+ * or rspamd, mapped onto one model: score, required, rules), and which of
  * them applies to each recipient. Filled by scan/, read by the decision
  * (scan/policy.c), the report and the log; it holds no engine state.
  *
@@ -8,6 +9,9 @@
  */
 #ifndef LMTPSCAN_SCAN_RESULT_H
 #define LMTPSCAN_SCAN_RESULT_H
+
+#include "common/config.h"
+#include "common/mail_id.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,7 +41,10 @@ struct spamd_rule {
     bool has_score;
 };
 
+/* One spam engine's answer for one user; "spamd" in the names is
+ * historical: engine says which engine answered. */
 struct spamd_result {
+    enum spam_engine engine;
     char user[256];
     enum spamd_status status;
     double score;
@@ -46,7 +53,13 @@ struct spamd_result {
     size_t n_rules;
     char error[256];
     unsigned duration_ms;
+    char action[32];  /* rspamd: its action ("reject", "add header", ...); else "" */
+    char version[64]; /* what the engine said of its version ("rspamd/3.4"), or "" */
+    char reused_from[MAIL_ID_LEN + 1]; /* verdict reuse: the mail that was scanned, or "" */
 };
+
+/* The engine's name as the report and the log write it. */
+const char *spam_engine_name(enum spam_engine e);
 
 struct scan_result {
     struct clamav_result clamav;

@@ -357,12 +357,15 @@ static void write_spamd(struct writer *wr, const struct spamd_result *sr)
     if (sr->status == SPAMD_NOT_RUN)
         return;
     w_start(wr, "scan");
-    w_attr(wr, "engine", "spamd");
+    w_attr(wr, "engine", spam_engine_name(sr->engine));
     w_attr(wr, "user", sr->user);
     w_attr(wr, "result", spamd_result_name(sr->status));
     if (sr->status == SPAMD_HAM || sr->status == SPAMD_SPAM) {
         w_attr_decimal(wr, "score", sr->score);
         w_attr_decimal(wr, "required", sr->required);
+        w_attr_opt(wr, "action", sr->action);
+        w_attr_opt(wr, "version", sr->version);
+        w_attr_opt(wr, "reused-from", sr->reused_from);
     }
     w_attr_uint(wr, "duration-ms", sr->duration_ms);
     if (sr->status == SPAMD_ERROR)

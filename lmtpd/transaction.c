@@ -148,10 +148,16 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
                         const struct scan_result *res, long ms)
 {
     const struct recipient *r = &env->rcpts[i];
-    char score[64] = "-";
+    char score[128] = "-";
     size_t k = res->rcpt_spamd ? res->rcpt_spamd[i] : SIZE_MAX;
-    if (k != SIZE_MAX && (res->spamd[k].status == SPAMD_HAM || res->spamd[k].status == SPAMD_SPAM))
-        snprintf(score, sizeof(score), "%.1f/%.1f", res->spamd[k].score, res->spamd[k].required);
+    if (k != SIZE_MAX &&
+        (res->spamd[k].status == SPAMD_HAM || res->spamd[k].status == SPAMD_SPAM)) {
+        /* the engine that answered, and the mail whose verdict was reused */
+        const struct spamd_result *sr = &res->spamd[k];
+        snprintf(score, sizeof(score), "%.1f/%.1f spam_engine=%s%s%s", sr->score, sr->required,
+                 spam_engine_name(sr->engine), sr->reused_from[0] ? " reused_from=" : "",
+                 sr->reused_from);
+    }
     char line[OUTCOME_LINE_MAX], reply[LOG_VALUE_SIZE(OUTCOME_LINE_MAX)];
     char from[LOG_VALUE_SIZE(ADDRESS_MAX)], rcpt[LOG_VALUE_SIZE(ADDRESS_MAX)];
     char ident[LOG_VALUE_SIZE(sizeof(env->xforward.ident))];

@@ -3,13 +3,16 @@
  * header fields of SPEC sections 5 and 6 (see policy.h).
  *
  * Decision order for one recipient, using only the scanners its policy
- * asks for (virus_scan -> ClamAV, spam_scan -> its spamd result):
+ * asks for (virus_scan -> ClamAV, spam_scan -> the result of its
+ * spam_engine, spamd or rspamd, mapped onto one model):
  *   1. ClamAV infected                  -> virus, virus_action
  *   2. a scanner error                  -> unchecked, scan_error_action
  *      (ClamAV "engine loading" during a blocking reload: always tempfail)
  *   3. spamd score >= spam_block_level  -> spam, spam_block_action
- *      spamd marks it (score >= spam_mark_level, or spamd's own verdict
- *      with spam_mark_level = spamd)  -> spam, spam_action
+ *      the engine marks it (score >= spam_mark_level, or the engine's own
+ *      verdict with spam_mark_level = spamd: spamd's "Spam: True",
+ *      rspamd's action reject, add header, rewrite subject, discard or
+ *      quarantine)                      -> spam, spam_action
  *   4. ClamAV scan limits exceeded      -> unchecked, unchecked_action
  *   5. some scanner gave a clean result -> clean, deliver
  *      (spamd skipping a large message does not stop a clean verdict)

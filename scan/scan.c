@@ -1,25 +1,31 @@
 /*
  * scan: orchestration of the scanning stage (see scan.h). scan_message
  * computes which scanners the recipients' policies want, starts a small
- * pool of worker threads for the spamd requests (one request per distinct
- * expanded spamd_user), runs the ClamAV scan in the calling thread within
+ * pool of worker threads per spam engine (one request per distinct
+ * (engine, expanded spamd_user) pair: spamd or rspamd, as each policy's
+ * spam_engine says), runs the ClamAV scan in the calling thread within
  * the scan-memory budget, and joins every worker before returning, so no
  * thread reads the spool afterwards. Everything is bounded by
- * server.scan_timeout from the start of scan_message: the budget wait, the
- * spamd slot wait and every spamd socket operation; libclamav's own scan
- * time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
+ * server.scan_timeout from the start of scan_message: the budget wait,
+ * the engines' slot waits and every socket operation; libclamav's own
+ * scan time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
  *
- * Fair share of spamd: each worker runs one request at a time, so the
- * number of workers is the number of spamd requests one message has in
- * flight. It is at most spamd_message_share(): half of [spamd]
- * connections, at least 1 (16 when connections is 0, no limit), so a
- * message with many distinct spamd users leaves the other half of the
+ * Fair share of each engine: each worker runs one request at a time, so
+ * the number of an engine's workers is the number of requests to it one
+ * message has in flight. It is at most message_share(): half of that
+ * engine's connections, at least 1 (16 when connections is 0, no limit),
+ * so a message with many distinct users leaves the other half of the
  * connections to other messages instead of holding all of them until
  * scan_timeout; its own requests queue behind its share.
  *
+ * Verdict reuse ([scan] verdict_reuse > 0): before a request, the
+ * verdict cache is asked for the same message (the SHA-256 the spool
+ * computed while receiving it), engine and user; a hit is not sent. Fresh
+ * answers are stored after the workers are joined.
+ *
  * Failure modes are reported in the result, never as clean: engine
  * missing/loading, budget wait timeout ("scan timeout"), libclamav errors,
- * every spamd failure, a spamd_user that does not expand.
+ * every spamd or rspamd failure, a spamd_user that does not expand.
  */
 #include "scan/scan.h"
 
@@ -29,7 +35,9 @@
 #include "scan/clamav_engine.h"
 #include "scan/policy.h"
 #include "scan/scan_budget.h"
+#include "scan/rspamd_client.h"
 #include "scan/spamd_client.h"
+#include "scan/verdict_cache.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -45,6 +53,8 @@ struct scan_engine {
     struct clamav_engine *clamav;
     struct scan_budget budget;
     struct spamd_limit spamd_limit;
+    struct gate rspamd_limit;       /* [rspamd] connections */
+    struct verdict_cache *verdicts; /* [scan] verdict_reuse */
 };
 
 struct scan_engine *scan_engine_new(const struct config *cfg, char *err, size_t err_len)
@@ -60,6 +70,8 @@ struct scan_engine *scan_engine_new(const struct config *cfg, char *err, size_t 
     }
     scan_budget_init(&se->budget, cfg->clamav.scan_memory);
     spamd_limit_init(&se->spamd_limit, cfg->spamd.connections);
+    gate_init(&se->rspamd_limit, cfg->rspamd.connections);
+    se->verdicts = verdict_cache_new();
     return se;
 }
 
@@ -70,6 +82,8 @@ int scan_engine_reload(struct scan_engine *se, const struct config *cfg, char *e
     clamav_settings_from_config(cfg, &s);
     scan_budget_set_total(&se->budget, cfg->clamav.scan_memory);
     spamd_limit_set_max(&se->spamd_limit, cfg->spamd.connections);
+    gate_set_capacity(&se->rspamd_limit, cfg->rspamd.connections);
+    verdict_cache_clear(se->verdicts); /* another configuration may ask other engines */
     return clamav_engine_reload(se->clamav, &s, err, err_len);
 }
 
@@ -80,40 +94,56 @@ void scan_engine_free(struct scan_engine *se)
     clamav_engine_free(se->clamav);
     scan_budget_destroy(&se->budget);
     spamd_limit_destroy(&se->spamd_limit);
+    gate_destroy(&se->rspamd_limit);
+    verdict_cache_free(se->verdicts);
     free(se);
 }
 
-/* ---- spamd workers ---------------------------------------------------- */
+/* ---- spam engine workers ---------------------------------------------- */
 
-struct spamd_jobs {
+/* One request per (engine, user) entry of the result. */
+struct spam_job {
+    bool runnable; /* false: bad user, or a reused verdict */
+    struct spamd_request spamd;
+    struct rspamd_request rspamd;
+};
+
+/* The jobs of one engine, taken in turn by that engine's workers. */
+struct spam_queue {
     pthread_mutex_t lock;
     size_t next;
     size_t n;
-    struct spamd_request *reqs; /* reqs[i] fills results[i] */
+    size_t *idx; /* job / result indices of this engine */
+    struct spam_job *jobs;
     struct spamd_result *results;
-    bool *runnable;
+    enum spam_engine engine;
 };
 
-static void *spamd_worker(void *arg)
+static void *spam_worker(void *arg)
 {
-    struct spamd_jobs *jobs = arg;
+    struct spam_queue *q = arg;
 
     for (;;) {
         size_t i;
-        pthread_mutex_lock(&jobs->lock);
-        i = jobs->next++;
-        pthread_mutex_unlock(&jobs->lock);
-        if (i >= jobs->n)
+        pthread_mutex_lock(&q->lock);
+        i = q->next++;
+        pthread_mutex_unlock(&q->lock);
+        if (i >= q->n)
             break;
-        if (jobs->runnable[i])
-            spamd_check(&jobs->reqs[i], &jobs->results[i]);
+        size_t k = q->idx[i];
+        if (!q->jobs[k].runnable)
+            continue;
+        if (q->engine == SPAM_ENGINE_RSPAMD)
+            rspamd_check(&q->jobs[k].rspamd, &q->results[k]);
+        else
+            spamd_check(&q->jobs[k].spamd, &q->results[k]);
     }
     return NULL;
 }
 
-/* How many spamd requests one message may have in flight: half of the
- * connection limit, at least one, at most MAX_WORKERS. */
-static size_t spamd_message_share(unsigned connections)
+/* How many requests to one engine one message may have in flight: half
+ * of the engine's connection limit, at least one, at most MAX_WORKERS. */
+static size_t message_share(unsigned connections)
 {
     size_t share = connections > 0 ? connections / 2 : MAX_WORKERS;
     if (share < 1)
@@ -121,25 +151,32 @@ static size_t spamd_message_share(unsigned connections)
     return share < MAX_WORKERS ? share : MAX_WORKERS;
 }
 
-/* Index of user in out->spamd, adding an entry when new. */
-static size_t spamd_entry(struct scan_result *out, size_t *cap, const char *user)
+/* Index of (engine, user) in out->spamd, adding an entry when new. */
+static size_t spam_entry(struct scan_result *out, size_t *cap, enum spam_engine engine,
+                         const char *user)
 {
     for (size_t i = 0; i < out->n_spamd; i++)
-        if (strcmp(out->spamd[i].user, user) == 0)
+        if (out->spamd[i].engine == engine && strcmp(out->spamd[i].user, user) == 0)
             return i;
     out->spamd = xgrow(out->spamd, cap, out->n_spamd + 1, sizeof(*out->spamd));
     struct spamd_result *sr = &out->spamd[out->n_spamd];
     memset(sr, 0, sizeof(*sr));
+    sr->engine = engine;
     snprintf(sr->user, sizeof(sr->user), "%s", user);
     sr->status = SPAMD_NOT_RUN;
     return out->n_spamd++;
 }
 
-/* Fills out->spamd / out->rcpt_spamd for the recipients that want spamd;
- * entries that cannot run (bad spamd_user) are set to SPAMD_ERROR and
- * flagged in *bad (owned by the caller). */
-static void plan_spamd(const struct config *cfg, const struct envelope *env,
-                       struct scan_result *out, bool **bad)
+static bool engine_enabled(const struct config *cfg, enum spam_engine e)
+{
+    return e == SPAM_ENGINE_RSPAMD ? cfg->rspamd.enabled : cfg->spamd.enabled;
+}
+
+/* Fills out->spamd / out->rcpt_spamd for the recipients that want a spam
+ * engine; entries that cannot run (bad spamd_user) are set to SPAMD_ERROR
+ * and flagged in *bad (owned by the caller). */
+static void plan_spam(const struct config *cfg, const struct envelope *env, struct scan_result *out,
+                      bool **bad)
 {
     size_t cap = 0;
     size_t bad_cap = 0;
@@ -151,14 +188,14 @@ static void plan_spamd(const struct config *cfg, const struct envelope *env,
         char user[256];
         bool ok = true;
 
-        if (!cfg->spamd.enabled || !p->spam_scan)
+        if (!p->spam_scan || !engine_enabled(cfg, p->spam_engine))
             continue;
         if (address_expand(p->spamd_user, &r->addr, NULL, NULL, user, sizeof(user)) != 0) {
             ok = false;
             snprintf(user, sizeof(user), "%.200s", p->spamd_user);
         }
         size_t before = out->n_spamd;
-        size_t idx = spamd_entry(out, &cap, user);
+        size_t idx = spam_entry(out, &cap, p->spam_engine, user);
         *bad = xgrow(*bad, &bad_cap, out->n_spamd, sizeof(**bad));
         if (out->n_spamd > before)
             (*bad)[idx] = false; /* a new entry */
@@ -170,6 +207,29 @@ static void plan_spamd(const struct config *cfg, const struct envelope *env,
         }
         out->rcpt_spamd[i] = idx;
     }
+}
+
+/* The recipients of each entry, grouped: entry k's are
+ * (*addrs)[(*first)[k] .. (*first)[k + 1]). Linear in the recipients. */
+static void group_rcpts(const struct envelope *env, const struct scan_result *out,
+                        const char ***addrs, size_t **first)
+{
+    size_t n = out->n_spamd;
+    size_t *fill = xcalloc(n + 1, sizeof(*fill));
+
+    *first = xcalloc(n + 1, sizeof(**first));
+    *addrs = xcalloc(env->n_rcpts > 0 ? env->n_rcpts : 1, sizeof(**addrs));
+    for (size_t i = 0; i < env->n_rcpts; i++)
+        if (out->rcpt_spamd[i] != SIZE_MAX)
+            (*first)[out->rcpt_spamd[i] + 1]++;
+    for (size_t k = 0; k < n; k++)
+        (*first)[k + 1] += (*first)[k];
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        size_t k = out->rcpt_spamd[i];
+        if (k != SIZE_MAX)
+            (*addrs)[(*first)[k] + fill[k]++] = env->rcpts[i].address;
+    }
+    free(fill);
 }
 
 static bool wants_clamav(const struct config *cfg, const struct envelope *env)
@@ -212,15 +272,41 @@ static void run_clamav(struct scan_engine *se, const struct spool *msg, struct t
     cr->duration_ms = elapsed_ms(start);
 }
 
+/* Starts up to want workers on q; returns how many started. */
+static size_t start_workers(struct spam_queue *q, size_t want, pthread_t *workers)
+{
+    pthread_attr_t attr;
+    size_t n = 0;
+
+    if (want > q->n)
+        want = q->n;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    for (; n < want; n++) {
+        int rc = pthread_create(&workers[n], &attr, spam_worker, q);
+        if (rc != 0) {
+            log_warn("scan: cannot start a %s thread: %s", spam_engine_name(q->engine),
+                     strerror(rc));
+            break;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return n;
+}
+
 int scan_message(struct scan_engine *se, const struct config *cfg, const struct envelope *env,
                  const struct spool *msg, struct scan_result *out)
 {
     unsigned timeout = cfg->server.scan_timeout > 0 ? cfg->server.scan_timeout : NO_TIMEOUT_SECS;
     struct timespec deadline = deadline_after_ms((uint64_t)timeout * 1000);
-    struct spamd_jobs jobs;
-    pthread_t workers[MAX_WORKERS];
-    size_t n_workers = 0;
+    struct spam_queue queues[2];
+    struct spam_job *jobs;
+    pthread_t workers[2][MAX_WORKERS];
+    size_t n_workers[2] = {0, 0};
     bool *bad = NULL;
+    const char **addrs;
+    size_t *first;
+    char sha[65];
 
     memset(out, 0, sizeof(*out));
     out->clamav.status = CLAMAV_NOT_RUN;
@@ -229,54 +315,74 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     for (size_t i = 0; i < env->n_rcpts; i++)
         out->rcpt_spamd[i] = SIZE_MAX;
 
-    plan_spamd(cfg, env, out, &bad);
+    plan_spam(cfg, env, out, &bad);
+    group_rcpts(env, out, &addrs, &first);
+    spool_sha256_hex(msg, sha); /* computed while the message was spooled */
 
-    memset(&jobs, 0, sizeof(jobs));
-    pthread_mutex_init(&jobs.lock, NULL);
-    jobs.n = out->n_spamd;
-    jobs.results = out->spamd;
-    jobs.reqs = xcalloc(jobs.n > 0 ? jobs.n : 1, sizeof(*jobs.reqs));
-    jobs.runnable = xcalloc(jobs.n > 0 ? jobs.n : 1, sizeof(*jobs.runnable));
-    for (size_t i = 0; i < jobs.n; i++) {
-        jobs.runnable[i] = !bad[i];
-        jobs.reqs[i] = (struct spamd_request){
+    size_t n = out->n_spamd;
+    jobs = xcalloc(n > 0 ? n : 1, sizeof(*jobs));
+    for (size_t e = 0; e < 2; e++) {
+        memset(&queues[e], 0, sizeof(queues[e]));
+        pthread_mutex_init(&queues[e].lock, NULL);
+        queues[e].engine = (enum spam_engine)e;
+        queues[e].jobs = jobs;
+        queues[e].results = out->spamd;
+        queues[e].idx = xcalloc(n > 0 ? n : 1, sizeof(*queues[e].idx));
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct spamd_result *sr = &out->spamd[k];
+        struct spam_queue *q = &queues[sr->engine];
+        jobs[k].runnable =
+            !bad[k] && !verdict_cache_get(se->verdicts, sha, cfg->scan.verdict_reuse, sr);
+        jobs[k].spamd = (struct spamd_request){
             .address = &cfg->spamd.address,
-            .user = out->spamd[i].user,
+            .user = sr->user,
             .msg = msg,
             .max_size = cfg->spamd.max_size,
             .timeout = cfg->spamd.timeout,
             .deadline = deadline,
             .limit = &se->spamd_limit,
         };
+        jobs[k].rspamd = (struct rspamd_request){
+            .address = &cfg->rspamd.address,
+            .user = sr->user,
+            .env = env,
+            .rcpts = addrs + first[k],
+            .n_rcpts = first[k + 1] - first[k],
+            .msg = msg,
+            .max_size = cfg->rspamd.max_size,
+            .timeout = cfg->rspamd.timeout,
+            .deadline = deadline,
+            .limit = &se->rspamd_limit,
+        };
+        q->idx[q->n++] = k;
     }
     free(bad);
 
-    if (jobs.n > 0) {
-        size_t share = spamd_message_share(cfg->spamd.connections);
-        size_t want = jobs.n < share ? jobs.n : share;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, WORKER_STACK);
-        for (; n_workers < want; n_workers++) {
-            int rc = pthread_create(&workers[n_workers], &attr, spamd_worker, &jobs);
-            if (rc != 0) {
-                log_warn("scan: cannot start a spamd thread: %s", strerror(rc));
-                break;
-            }
-        }
-        pthread_attr_destroy(&attr);
-    }
+    n_workers[SPAM_ENGINE_SPAMD] =
+        start_workers(&queues[SPAM_ENGINE_SPAMD], message_share(cfg->spamd.connections),
+                      workers[SPAM_ENGINE_SPAMD]);
+    n_workers[SPAM_ENGINE_RSPAMD] =
+        start_workers(&queues[SPAM_ENGINE_RSPAMD], message_share(cfg->rspamd.connections),
+                      workers[SPAM_ENGINE_RSPAMD]);
 
     if (wants_clamav(cfg, env))
         run_clamav(se, msg, deadline, out);
 
-    if (n_workers == 0)
-        spamd_worker(&jobs); /* no thread could start: run them here */
-    for (size_t i = 0; i < n_workers; i++)
-        pthread_join(workers[i], NULL);
-
-    pthread_mutex_destroy(&jobs.lock);
-    free(jobs.reqs);
-    free(jobs.runnable);
+    for (size_t e = 0; e < 2; e++) {
+        if (n_workers[e] == 0)
+            spam_worker(&queues[e]); /* no thread could start: run them here */
+        for (size_t i = 0; i < n_workers[e]; i++)
+            pthread_join(workers[e][i], NULL);
+        pthread_mutex_destroy(&queues[e].lock);
+        free(queues[e].idx);
+    }
+    if (cfg->scan.verdict_reuse > 0)
+        for (size_t k = 0; k < n; k++)
+            if (jobs[k].runnable)
+                verdict_cache_put(se->verdicts, sha, env->mail_id, &out->spamd[k]);
+    free(jobs);
+    free(addrs);
+    free(first);
     return 0;
 }

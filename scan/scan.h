@@ -1,8 +1,10 @@
 /*
  * scan: the scanning stage, between reception and delivery. It owns the
- * long-lived scanners (the shared libclamav engine, the spamd request
- * limit), runs ClamAV once per message and spamd once per distinct spamd
- * user, concurrently, within scan_timeout, and returns what they said.
+ * long-lived scanners (the shared libclamav engine, the spamd and rspamd
+ * request limits, the verdict cache of verdict_reuse), runs
+ * ClamAV once per message and the policies' spam engine (spamd or rspamd)
+ * once per distinct (engine, user), concurrently, within scan_timeout, and
+ * returns what they said.
  * Nothing here knows about sockets to clients or about delivery.
  *
  * scan_engine_* calls are thread-safe; a scan_result belongs to one caller.

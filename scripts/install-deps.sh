@@ -1,14 +1,15 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian 12 packages lmtpscan builds, runs
-# and is tested with (mandoc checks the man pages, clang-format the C
-# style, git lists the files to check). Idempotent: apt-get update runs only when a package
+# and is tested with (rspamd for the tests of the second spam engine,
+# mandoc checks the man pages, clang-format the C style, git lists the
+# files to check). Idempotent: apt-get update runs only when a package
 # is missing. Run as root.
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
-libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
-spamassassin spamd spamc postfix swaks dovecot-lmtpd python3 npm valgrind systemd \
+libjson-c-dev libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
+spamassassin spamd spamc rspamd postfix swaks dovecot-lmtpd python3 npm valgrind systemd \
 mandoc clang-format git"
 
 installed() {

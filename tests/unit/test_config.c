@@ -147,6 +147,18 @@ static void render(const struct config *cfg, const char *section, const char *ke
         NUM(cfg->spamd.max_size);
     else if (IS("spamd", "connections"))
         NUM(cfg->spamd.connections);
+    else if (IS("rspamd", "enabled"))
+        STR(YESNO(cfg->rspamd.enabled));
+    else if (IS("rspamd", "address"))
+        net_address_format(&cfg->rspamd.address, out, n);
+    else if (IS("rspamd", "timeout"))
+        NUM(cfg->rspamd.timeout);
+    else if (IS("rspamd", "max_size"))
+        NUM(cfg->rspamd.max_size);
+    else if (IS("rspamd", "connections"))
+        NUM(cfg->rspamd.connections);
+    else if (IS("scan", "verdict_reuse"))
+        NUM(cfg->scan.verdict_reuse);
     else if (IS("deliver", "mode"))
         STR(cfg->deliver.mode == DELIVER_RELAY ? "relay" : "maildir");
     else if (IS("deliver", "relay"))
@@ -174,6 +186,8 @@ static void render(const struct config *cfg, const char *section, const char *ke
             STR(YESNO(p->spam_scan));
         else if (strcmp(key, "spamd_user") == 0)
             STR(p->spamd_user);
+        else if (strcmp(key, "spam_engine") == 0)
+            STR(p->spam_engine == SPAM_ENGINE_RSPAMD ? "rspamd" : "spamd");
         else if (strcmp(key, "spam_header_level") == 0)
             snprintf(out, n, "%g", p->spam_header_level);
         else if (strcmp(key, "spam_mark_level") == 0 && p->spam_mark_from_spamd)
@@ -249,6 +263,12 @@ static const struct default_case defaults[] = {
     {"spamd", "timeout", "30"},
     {"spamd", "max_size", "512000"},
     {"spamd", "connections", "8"},
+    {"rspamd", "enabled", "no"},
+    {"rspamd", "address", "inet:127.0.0.1:11333"},
+    {"rspamd", "timeout", "30"},
+    {"rspamd", "max_size", "20971520"},
+    {"rspamd", "connections", "16"},
+    {"scan", "verdict_reuse", "0"},
     {"deliver", "mode", "relay"},
     {"deliver", "relay", "inet:127.0.0.1:10025"},
     {"deliver", "relay_sasl_username", ""},
@@ -261,6 +281,7 @@ static const struct default_case defaults[] = {
     {"policy default", "virus_scan", "yes"},
     {"policy default", "spam_scan", "yes"},
     {"policy default", "spamd_user", "%u"},
+    {"policy default", "spam_engine", "spamd"},
     {"policy default", "spam_header_level", "-999"},
     {"policy default", "spam_mark_level", "5"},
     {"policy default", "spam_block_level", "15"},
@@ -390,6 +411,17 @@ static const struct good_case goods[] = {
     {"spamd", "timeout", "1m", "60", NULL},
     {"spamd", "max_size", "1M", "1048576", NULL},
     {"spamd", "connections", "1", "1", NULL},
+    {"rspamd", "enabled", "yes", "yes", NULL},
+    {"rspamd", "address", "unix:/run/rspamd/normal.sock", "unix:/run/rspamd/normal.sock", NULL},
+    {"rspamd", "address", "", "", "enabled = no"},
+    {"rspamd", "timeout", "2m", "120", NULL},
+    {"rspamd", "max_size", "5M", "5242880", NULL},
+    {"rspamd", "connections", "1024", "1024", NULL},
+    {"scan", "verdict_reuse", "10m", "600", NULL},
+    {"scan", "verdict_reuse", "0", "0", NULL},
+    {"policy default", "spam_engine", "rspamd", "rspamd", NULL},
+    {"policy x", "spam_engine", "RSPAMD", "rspamd", NULL},
+    {"policy x", "spam_engine", "spamd", "spamd", NULL},
     {"deliver", "mode", "maildir", "maildir", NULL},
     {"deliver", "mode", "relay", "relay", NULL},
     {"deliver", "relay", "inet:[::1]:25", "inet:[::1]:25", NULL},
@@ -571,6 +603,19 @@ static const struct bad_case bads[] = {
     {"[spamd]\ntimeout = 0\n", "t.conf:2: [spamd] timeout: 0 is out of range"},
     {"[spamd]\nmax_size = big\n", "t.conf:2: [spamd] max_size: \"big\" is not a size"},
     {"[spamd]\nconnections = 0\n", "t.conf:2: [spamd] connections: 0 is out of range"},
+    /* [rspamd], [scan] */
+    {"[rspamd]\nenabled = 2\n", "t.conf:2: [rspamd] enabled: \"2\" is not a boolean"},
+    {"[rspamd]\nenabled = yes\naddress =\n",
+     "t.conf:3: [rspamd] address: enabled = yes needs an address"},
+    {"[rspamd]\naddress = localhost:11333\n", "t.conf:2: [rspamd] address: localhost:11333"},
+    {"[rspamd]\ntimeout = 0\n", "t.conf:2: [rspamd] timeout: 0 is out of range"},
+    {"[rspamd]\nconnections = 1025\n", "t.conf:2: [rspamd] connections: 1025 is out of range"},
+    {"[rspamd]\nrequests = 3\n", "t.conf:2: [rspamd] requests: unknown key"},
+    {"[scan]\nverdict_reuse = 25h\n", "t.conf:2: [scan] verdict_reuse: 25h is out of range"},
+    {"[scan]\nverdict_reuse = soon\n", "t.conf:2: [scan] verdict_reuse: \"soon\" is not"},
+    {"[policy default]\nspam_engine = amavis\n",
+     "t.conf:2: [policy default] spam_engine: \"amavis\" is not allowed (expected spamd | "
+     "rspamd)"},
     /* [deliver] */
     {"[deliver]\nmode = lmtp\n",
      "t.conf:2: [deliver] mode: \"lmtp\" is not allowed (expected relay | maildir)"},
@@ -911,7 +956,7 @@ static void test_default_policy(void **state)
                      defaults[i].key, a, b, c, defaults[i].expected);
         n++;
     }
-    assert_int_equal(n, 13);
+    assert_int_equal(n, 14);
     /* [policy default]'s own values stay its own. */
     assert_int_equal(cfg->policies[0].unchecked_action, ACTION_REJECT);
     assert_int_equal(config_find_policy(cfg, "plain")->unchecked_action, ACTION_DELIVER);

@@ -399,6 +399,54 @@ static void test_spam_smtp(void **state)
     xmlFreeDoc(doc);
 }
 
+/* Two engines in one report: an rspamd verdict reused from an earlier
+ * mail beside a fresh spamd one; the XSD accepts engine="rspamd",
+ * action, version and reused-from. */
+static void test_rspamd_and_reuse(void **state)
+{
+    struct fixture *f = *state;
+    set_message(f, clean_msg, sizeof(clean_msg) - 1);
+    add_rcpt(f, "a@example.com", VERDICT_SPAM, ACTION_JUNK, OUTCOME_DELIVERED, NULL,
+             "/vmail/example.com/a/Maildir/.Junk/new/1.x,S=100");
+    add_rcpt(f, "b@example.org", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/vmail/example.org/b/Maildir/new/2.x,S=100");
+    struct spamd_rule rules[2] = {{"MISSING_DATE", 1.0, true}, {"MISSING_TO", 2.0, true}};
+    struct spamd_result *r = &f->spamd[0];
+    r->engine = SPAM_ENGINE_RSPAMD;
+    snprintf(r->user, sizeof(r->user), "a@example.com");
+    r->status = SPAMD_SPAM;
+    r->score = 7.9;
+    r->required = 15;
+    r->rules = rules;
+    r->n_rules = 2;
+    snprintf(r->action, sizeof(r->action), "add header");
+    snprintf(r->version, sizeof(r->version), "rspamd/3.4");
+    snprintf(r->reused_from, sizeof(r->reused_from), "abcdefabcdef");
+    struct spamd_result *s = &f->spamd[1];
+    s->engine = SPAM_ENGINE_SPAMD;
+    snprintf(s->user, sizeof(s->user), "b@example.org");
+    s->status = SPAMD_HAM;
+    s->score = 0.5;
+    s->required = 5;
+    f->rcpt_spamd[0] = 0;
+    f->rcpt_spamd[1] = 1;
+    f->res.spamd = f->spamd;
+    f->res.n_spamd = 2;
+    xmlDocPtr doc = write_and_load(f, true, NULL);
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@user", "a@example.com");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@result", "spam");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@score", "7.9");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@required", "15");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@action", "add header");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@version", "rspamd/3.4");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/@reused-from", "abcdefabcdef");
+    assert_xpath(doc, "/r:report/r:scan[@engine='rspamd']/r:rule[2]/@name", "MISSING_TO");
+    assert_xpath(doc, "/r:report/r:scan[@engine='spamd']/@result", "ham");
+    assert_int_equal(xcount(doc, "/r:report/r:scan[@engine='spamd']/@reused-from"), 0);
+    assert_int_equal(xcount(doc, "/r:report/r:scan[@engine='spamd']/@action"), 0);
+    xmlFreeDoc(doc);
+}
+
 static void test_scanner_errors(void **state)
 {
     struct fixture *f = *state;
@@ -703,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_infected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_viruses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spam_smtp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rspamd_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scanner_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
