@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum clamav_status {
     CLAMAV_NOT_RUN, /* disabled, or no recipient's policy wants it */
@@ -27,6 +28,7 @@ struct clamav_result {
     bool engine_loading; /* error because a blocking reload is loading the
                             database: 451 4.3.0 whatever scan_error_action */
     unsigned duration_ms;
+    uint64_t duration_us; /* the same, for the stage timings */
 };
 
 enum spamd_status { SPAMD_NOT_RUN, SPAMD_HAM, SPAMD_SPAM, SPAMD_SKIPPED, SPAMD_ERROR };
@@ -46,6 +48,8 @@ struct spamd_result {
     size_t n_rules;
     char error[256];
     unsigned duration_ms;
+    uint64_t wait_us;    /* waiting for a free spamd connection */
+    uint64_t request_us; /* the request itself, after the wait */
 };
 
 struct scan_result {
@@ -55,6 +59,7 @@ struct scan_result {
     struct spamd_result *spamd; /* one per distinct spamd user */
     size_t n_spamd;
     size_t *rcpt_spamd; /* per recipient: index into spamd, or SIZE_MAX */
+    uint64_t scan_us;   /* the whole scanning stage, wall time */
 };
 
 /* Frees what a scan allocated in res (spamd results and rules); res may

@@ -5,6 +5,7 @@
  */
 #include "lmtpd/server.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net_address.h"
 #include "common/xalloc.h"
 #include "lmtpd/runtime.h"
@@ -118,6 +119,7 @@ static void *session_thread(void *arg)
     struct session_start *ss = arg;
     session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
     free(ss);
+    metrics_sessions_add(-1);
     pthread_mutex_lock(&sessions_lock);
     active_sessions--;
     pthread_cond_broadcast(&sessions_done);
@@ -161,6 +163,8 @@ static void accept_one(const struct listener *l)
     if (!full)
         active_sessions++;
     pthread_mutex_unlock(&sessions_lock);
+    if (!full)
+        metrics_sessions_add(1);
     if (full) {
         log_warn("max_sessions (%u) reached: connection refused", max);
         refuse(fd, busy);
@@ -178,6 +182,7 @@ static void accept_one(const struct listener *l)
         log_error("pthread_create: %s", strerror(rc));
         refuse(fd, busy);
         free(ss);
+        metrics_sessions_add(-1);
         pthread_mutex_lock(&sessions_lock);
         active_sessions--;
         pthread_mutex_unlock(&sessions_lock);

@@ -24,6 +24,7 @@
 #include "scan/scan.h"
 
 #include "common/clock.h"
+#include "common/timings.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scan/address_parts.h"
@@ -212,13 +213,15 @@ static void run_clamav(struct scan_engine *se, const struct spool *msg, struct t
         }
         clamav_engine_release(se->clamav, ref);
     }
-    cr->duration_ms = elapsed_ms(start);
+    cr->duration_us = timings_us_between(start, mono_now());
+    cr->duration_ms = (unsigned)(cr->duration_us / 1000);
 }
 
 int scan_message(struct scan_engine *se, const struct config *cfg, const struct envelope *env,
                  const struct spool *msg, struct scan_result *out)
 {
     unsigned timeout = cfg->server.scan_timeout > 0 ? cfg->server.scan_timeout : NO_TIMEOUT_SECS;
+    struct timespec started = mono_now();
     struct timespec deadline = deadline_after_ms((uint64_t)timeout * 1000);
     struct spamd_jobs jobs;
     pthread_t workers[MAX_WORKERS];
@@ -281,5 +284,6 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     pthread_mutex_destroy(&jobs.lock);
     free(jobs.reqs);
     free(jobs.runnable);
+    out->scan_us = timings_us_between(started, mono_now());
     return 0;
 }
