@@ -67,27 +67,6 @@ static void build_received(const struct config *cfg, const struct envelope *env,
     (void)strbuf_printf(out, "; %s\r\n", date);
 }
 
-/* SMTP: one recipient's 4xx known before anything is stored (a scanner
- * failure with tempfail) defers the whole message, so the client's retry
- * makes no duplicate (SPEC section 4). */
-static void defer_all_on_early_tempfail(struct envelope *env)
-{
-    if (env->protocol != PROTO_SMTP)
-        return;
-    bool tempfail = false;
-    for (size_t i = 0; i < env->n_rcpts; i++)
-        tempfail |= env->rcpts[i].action == ACTION_TEMPFAIL;
-    if (!tempfail)
-        return;
-    for (size_t i = 0; i < env->n_rcpts; i++) {
-        struct recipient *r = &env->rcpts[i];
-        if (r->action == ACTION_TEMPFAIL)
-            continue;
-        r->action = ACTION_TEMPFAIL;
-        outcome_set(&r->outcome, OUTCOME_DEFERRED, NULL);
-    }
-}
-
 /* Each delivered or junked recipient's header block: the Received field
  * and the fields of its policy. The blocks are owned by blocks[i]. */
 static void prepare_copies(const struct transaction *t, const struct message_header *mh,
@@ -290,7 +269,7 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
             scan_timings(tm, &res);
         }
         policy_decide(env, &res);
-        defer_all_on_early_tempfail(env);
+        policy_smtp_defer(env);
         deliver(t, &mh, &res);
     }
 
