@@ -147,14 +147,14 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
     outcome_format(&r->outcome, r->address, env->mail_id, line, sizeof(line));
     log_quote(line, reply, sizeof(reply));
     log_info("mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
-             "virus=%s size=%llu ms=%llu timings=receive:%llu,scan:%llu,clamav:%llu,"
-             "spam_wait:%llu,spam:%llu,delivery:%llu,relay:%llu reply=\"%s\"",
+             "virus=%s size=%llu ms=%llu reply=\"%s\" timings=receive:%llu,scan:%llu,"
+             "clamav:%llu,spam_wait:%llu,spam:%llu,delivery:%llu,relay:%llu",
              env->mail_id, env->xforward.ident[0] ? env->xforward.ident : "-", env->mail_from,
              r->address, verdict_name(r->verdict), action_name(r->action), score,
              res->clamav.status == CLAMAV_INFECTED ? res->clamav.virus : "-",
-             (unsigned long long)spool_size(spool), MS(tm->total_us), MS(tm->receive_us),
+             (unsigned long long)spool_size(spool), MS(tm->total_us), reply, MS(tm->receive_us),
              MS(tm->scan_us), MS(tm->clamav_us), MS(tm->spam_wait_us), MS(tm->spam_us),
-             MS(tm->delivery_us), MS(tm->relay_us), reply);
+             MS(tm->delivery_us), MS(tm->relay_us));
 }
 
 /* The audit report (SPEC section 8), written before the replies go out;

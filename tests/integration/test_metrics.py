@@ -319,7 +319,7 @@ class MetricsTraffic(h.DaemonTestCase):
             self.assertGreater(t["clamav-us"], 0, t)
             self.assertGreater(t["spam-us"], 0, t)
             mid = rep.get("mail-id")
-            ms = re.findall(r"mail_id=%s .* ms=(\d+) timings=receive:\d+,scan:\d+," % mid, log)
+            ms = re.findall(r"mail_id=%s .* ms=(\d+) reply=.* timings=receive:\d+,scan:\d+," % mid, log)
             self.assertTrue(ms, mid)
             self.assertEqual(int(ms[0]), t["total-us"] // 1000)
 
