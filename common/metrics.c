@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
+#define GET(x)    atomic_load_explicit(&(x), memory_order_relaxed)
+
 #define N_PROTO   2
 #define N_VERDICT (VERDICT_UNCHECKED + 1)
 #define N_ACTION  (ACTION_TEMPFAIL + 1)
@@ -29,7 +32,11 @@ struct histogram {
     atomic_uint_fast64_t sum_us;
 };
 
-static struct {
+/* The per-message counters, one copy per shard. A thread takes a shard
+ * on its first update (round robin) and keeps it, so threads rarely share
+ * a cache line; a scrape sums the shards. Updates are still atomic, as
+ * two threads may share a shard. */
+struct shard {
     atomic_uint_fast64_t messages[N_PROTO][N_VERDICT];
     atomic_uint_fast64_t bytes[N_PROTO];
     atomic_uint_fast64_t recipients[N_PROTO][N_VERDICT][N_ACTION];
@@ -37,6 +44,16 @@ static struct {
     atomic_uint_fast64_t scanner_failures[ENGINE_COUNT];
     atomic_uint_fast64_t relay_failures;
     struct histogram stage[STAGE_COUNT];
+} __attribute__((aligned(64)));
+
+#define N_SHARDS 16
+
+static struct shard shards[N_SHARDS];
+static atomic_uint next_shard;
+static _Thread_local struct shard *my_shard;
+
+/* Gauges and rare events: one copy. */
+static struct {
     atomic_int_fast64_t sessions;
     atomic_int_fast64_t scan_memory;
     atomic_uint_fast64_t clamav_signatures;
@@ -44,12 +61,29 @@ static struct {
     atomic_uint_fast64_t clamav_loads;
 } reg;
 
+static struct shard *shard(void)
+{
+    if (my_shard == NULL)
+        my_shard =
+            &shards[atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % N_SHARDS];
+    return my_shard;
+}
+
+/* A counter summed over the shards, named by its copy in shard 0. */
+static uint64_t sum_of(const atomic_uint_fast64_t *in_first)
+{
+    size_t offset = (size_t)((const char *)in_first - (const char *)&shards[0]);
+    uint64_t total = 0;
+    for (size_t i = 0; i < N_SHARDS; i++)
+        total += GET(*(const atomic_uint_fast64_t *)((const char *)&shards[i] + offset));
+    return total;
+}
+
+#define SUM(field) sum_of(&shards[0].field)
+
 static const char *const proto_names[N_PROTO] = {"lmtp", "smtp"};
 static const char *const class_names[N_CLASS] = {"2xx", "4xx", "5xx"};
 static const char *const engine_names[ENGINE_COUNT] = {"clamav", "spamd"};
-
-#define ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
-#define GET(x)    atomic_load_explicit(&(x), memory_order_relaxed)
 
 const char *stage_name(enum stage s)
 {
@@ -67,28 +101,28 @@ void metrics_count_message(enum protocol p, enum verdict v, uint64_t bytes)
 {
     if ((unsigned)v >= N_VERDICT)
         return;
-    ADD(reg.messages[proto_index(p)][v], 1);
-    ADD(reg.bytes[proto_index(p)], bytes);
+    ADD(shard()->messages[proto_index(p)][v], 1);
+    ADD(shard()->bytes[proto_index(p)], bytes);
 }
 
 void metrics_count_recipient(enum protocol p, enum verdict v, enum action a, int reply_class)
 {
     if ((unsigned)v < N_VERDICT && (unsigned)a < N_ACTION)
-        ADD(reg.recipients[proto_index(p)][v][a], 1);
+        ADD(shard()->recipients[proto_index(p)][v][a], 1);
     int c = reply_class == 2 ? 0 : reply_class == 4 ? 1 : reply_class == 5 ? 2 : -1;
     if (c >= 0)
-        ADD(reg.replies[proto_index(p)][c], 1);
+        ADD(shard()->replies[proto_index(p)][c], 1);
 }
 
 void metrics_count_scanner_failure(enum metrics_engine e)
 {
     if ((unsigned)e < ENGINE_COUNT)
-        ADD(reg.scanner_failures[e], 1);
+        ADD(shard()->scanner_failures[e], 1);
 }
 
 void metrics_count_relay_failures(unsigned n)
 {
-    ADD(reg.relay_failures, n);
+    ADD(shard()->relay_failures, n);
 }
 
 void metrics_observe_stage(enum stage s, uint64_t us)
@@ -98,8 +132,8 @@ void metrics_observe_stage(enum stage s, uint64_t us)
     size_t b = 0;
     while (b < N_BUCKETS && us > bucket_us[b])
         b++;
-    ADD(reg.stage[s].bucket[b], 1);
-    ADD(reg.stage[s].sum_us, us);
+    ADD(shard()->stage[s].bucket[b], 1);
+    ADD(shard()->stage[s].sum_us, us);
 }
 
 void metrics_sessions_add(int delta)
@@ -165,12 +199,12 @@ static void render_counters(struct out *o, bool om)
         for (unsigned v = 0; v < N_VERDICT; v++)
             emit(o, "lmtpscan_messages_total{protocol=\"%s\",verdict=\"%s\"} %llu\n",
                  proto_names[p], verdict_name((enum verdict)v),
-                 (unsigned long long)GET(reg.messages[p][v]));
+                 (unsigned long long)SUM(messages[p][v]));
     family(o, om, "lmtpscan_received_bytes_total", "counter",
            "Bytes of message data received, by protocol.", "bytes");
     for (unsigned p = 0; p < N_PROTO; p++)
         emit(o, "lmtpscan_received_bytes_total{protocol=\"%s\"} %llu\n", proto_names[p],
-             (unsigned long long)GET(reg.bytes[p]));
+             (unsigned long long)SUM(bytes[p]));
     family(o, om, "lmtpscan_recipients_total", "counter",
            "Recipient outcomes, by protocol, verdict and action.", NULL);
     for (unsigned p = 0; p < N_PROTO; p++)
@@ -180,21 +214,21 @@ static void render_counters(struct out *o, bool om)
                      "lmtpscan_recipients_total{protocol=\"%s\",verdict=\"%s\",action=\"%s\"} "
                      "%llu\n",
                      proto_names[p], verdict_name((enum verdict)v), action_name((enum action)a),
-                     (unsigned long long)GET(reg.recipients[p][v][a]));
+                     (unsigned long long)SUM(recipients[p][v][a]));
     family(o, om, "lmtpscan_replies_total", "counter",
            "Replies to recipients after the data, by protocol and class.", NULL);
     for (unsigned p = 0; p < N_PROTO; p++)
         for (unsigned c = 0; c < N_CLASS; c++)
             emit(o, "lmtpscan_replies_total{protocol=\"%s\",class=\"%s\"} %llu\n", proto_names[p],
-                 class_names[c], (unsigned long long)GET(reg.replies[p][c]));
+                 class_names[c], (unsigned long long)SUM(replies[p][c]));
     family(o, om, "lmtpscan_scanner_failures_total", "counter",
            "Scanner requests that failed (errors and timeouts), by engine.", NULL);
     for (unsigned e = 0; e < ENGINE_COUNT; e++)
         emit(o, "lmtpscan_scanner_failures_total{engine=\"%s\"} %llu\n", engine_names[e],
-             (unsigned long long)GET(reg.scanner_failures[e]));
+             (unsigned long long)SUM(scanner_failures[e]));
     family(o, om, "lmtpscan_relay_failures_total", "counter",
            "Recipients the relay refused or could not take.", NULL);
-    emit(o, "lmtpscan_relay_failures_total %llu\n", (unsigned long long)GET(reg.relay_failures));
+    emit(o, "lmtpscan_relay_failures_total %llu\n", (unsigned long long)SUM(relay_failures));
     family(o, om, "lmtpscan_clamav_loads_total", "counter",
            "ClamAV signature database loads (start and reloads).", NULL);
     emit(o, "lmtpscan_clamav_loads_total %llu\n", (unsigned long long)GET(reg.clamav_loads));
@@ -228,7 +262,7 @@ static void render_histograms(struct out *o, bool om)
         const char *name = stage_name((enum stage)st);
         uint64_t cum = 0;
         for (size_t b = 0; b <= N_BUCKETS; b++) {
-            cum += GET(reg.stage[st].bucket[b]);
+            cum += SUM(stage[st].bucket[b]);
             if (b < N_BUCKETS)
                 snprintf(s, sizeof(s), "%g", (double)bucket_us[b] / 1e6);
             emit(o,
@@ -236,7 +270,7 @@ static void render_histograms(struct out *o, bool om)
                  "%llu\n",
                  name, b < N_BUCKETS ? s : "+Inf", (unsigned long long)cum);
         }
-        seconds(s, sizeof(s), GET(reg.stage[st].sum_us));
+        seconds(s, sizeof(s), SUM(stage[st].sum_us));
         emit(o, "lmtpscan_stage_duration_seconds_sum{stage=\"%s\"} %s\n", name, s);
         emit(o, "lmtpscan_stage_duration_seconds_count{stage=\"%s\"} %llu\n", name,
              (unsigned long long)cum);
