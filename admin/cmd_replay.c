@@ -18,6 +18,7 @@
  */
 #include "admin/admin_commands.h"
 #include "admin/report_reader.h"
+#include "common/address.h"
 #include "common/envelope.h"
 #include "scan/policy.h"
 
@@ -75,6 +76,18 @@ static void print_change(struct replay *rp, const struct stored_report *r, size_
            now->policy->name);
 }
 
+/* The recipient's policy under cfg, from its canonical address made as
+ * at RCPT (the default policy for one that no longer parses). */
+static const struct policy *policy_of(const struct config *cfg, struct recipient *rc)
+{
+    bool maildir_mode = cfg->deliver.mode == DELIVER_MAILDIR;
+    if (address_parse(&rc->addr, rc->address, strlen(rc->address), cfg->deliver.recipient_delimiter,
+                      maildir_mode ? cfg->server.hostname : NULL) == ADDRESS_OK)
+        return policy_lookup(cfg, &rc->addr);
+    const struct policy *p = config_find_policy(cfg, "default");
+    return p != NULL ? p : config_default_policy();
+}
+
 static int replay_one(const struct stored_report *r, void *arg)
 {
     struct replay *rp = arg;
@@ -89,7 +102,7 @@ static int replay_one(const struct stored_report *r, void *arg)
     for (size_t i = 0; i < r->n_rcpts; i++) {
         struct recipient *rc = envelope_add_rcpt(&env);
         snprintf(rc->address, sizeof(rc->address), "%s", r->rcpts[i].address);
-        rc->policy = policy_lookup(rp->cfg, rc->address);
+        rc->policy = policy_of(rp->cfg, rc);
     }
     policy_decide(&env, &r->res);
     policy_smtp_defer(&env);
