@@ -373,6 +373,52 @@ class MetricsTraffic(h.DaemonTestCase):
         self.assertRegex(out, r"(?m)^clamav\s+5\s+[0-9.]+")
 
 
+class ReplayStreams(h.DaemonTestCase):
+    """A month of reports is read one at a time: 30 times as many reports
+    cost the replay no more than a few MB of extra memory, and the time
+    stays linear."""
+
+    def run_measured(self, *args):
+        code = ("import resource, subprocess, sys, time\n"
+                "t = time.monotonic()\n"
+                "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
+                "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+                "print(p.returncode, ru.ru_maxrss, time.monotonic() - t)\n")
+        p = subprocess.run([sys.executable, "-c", code, admin_path(), "-c", self.d.conf_path]
+                           + list(args), capture_output=True, timeout=300)
+        rc, rss_kb, secs = p.stdout.decode().split()
+        return int(rc), int(rss_kb), float(secs)
+
+    def fill(self, days, per_day, template, mail_id):
+        for d in range(days):
+            day = os.path.join(self.d.reports, "2026-11-%02d" % (d + 1))
+            os.makedirs(day, exist_ok=True)
+            for i in range(per_day):
+                new_id = "%c%011d" % (chr(ord("a") + d % 26), d * 100000 + i)
+                with open(os.path.join(day, new_id + ".xml"), "w") as f:
+                    f.write(template.replace(mail_id, new_id))
+
+    def test_memory_does_not_grow_with_the_reports(self):
+        c = self.d.lmtp()
+        rcpts = ["r%d@example.test" % i for i in range(50)]
+        h.lmtp_send(c, "a@example.test", rcpts, CLEAN)
+        (path,) = [os.path.join(r, f) for r, _d, fs in os.walk(self.d.reports) for f in fs]
+        with open(path) as f:
+            template = f.read()
+        mail_id = os.path.basename(path)[:-4]
+        self.fill(1, 100, template, mail_id)
+        rc, small_rss, small_t = self.run_measured("report", "replay")
+        self.assertEqual(rc, 0)
+        self.fill(30, 100, template, mail_id)  # 3000 reports, 150000 recipients
+        rc, big_rss, big_t = self.run_measured("report", "replay")
+        self.assertEqual(rc, 0)
+        self.assertLess(big_rss - small_rss, 8 * 1024, (small_rss, big_rss))
+        self.assertLess(big_t, 120.0)
+        rc, stats_rss, _t = self.run_measured("stats", "--since", "3650d")
+        self.assertEqual(rc, 0)
+        self.assertLess(stats_rss - small_rss, 8 * 1024, (small_rss, stats_rss))
+
+
 class MetricsIdleClients(h.DaemonTestCase):
     """100 connections to the metrics port that send nothing: a load of
     mail still runs through at its pace."""
