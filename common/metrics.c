@@ -105,10 +105,14 @@ void metrics_count_message(enum protocol p, enum verdict v, uint64_t bytes)
     ADD(shard()->bytes[proto_index(p)], bytes);
 }
 
-void metrics_count_recipient(enum protocol p, enum verdict v, enum action a, int reply_class)
+void metrics_count_recipient(enum protocol p, enum verdict v, enum action a)
 {
     if ((unsigned)v < N_VERDICT && (unsigned)a < N_ACTION)
         ADD(shard()->recipients[proto_index(p)][v][a], 1);
+}
+
+void metrics_count_reply(enum protocol p, int reply_class)
+{
     int c = reply_class == 2 ? 0 : reply_class == 4 ? 1 : reply_class == 5 ? 2 : -1;
     if (c >= 0)
         ADD(shard()->replies[proto_index(p)][c], 1);
@@ -216,7 +220,8 @@ static void render_counters(struct out *o, bool om)
                      proto_names[p], verdict_name((enum verdict)v), action_name((enum action)a),
                      (unsigned long long)SUM(recipients[p][v][a]));
     family(o, om, "lmtpscan_replies_total", "counter",
-           "Replies to recipients after the data, by protocol and class.", NULL);
+           "Replies after the data (LMTP: one per recipient, SMTP: one per message), by class.",
+           NULL);
     for (unsigned p = 0; p < N_PROTO; p++)
         for (unsigned c = 0; c < N_CLASS; c++)
             emit(o, "lmtpscan_replies_total{protocol=\"%s\",class=\"%s\"} %llu\n", proto_names[p],

@@ -35,8 +35,11 @@ enum metrics_engine { ENGINE_CLAMAV, ENGINE_SPAMD, ENGINE_COUNT };
 /* One message that reached the end of data, by its most severe verdict
  * (virus > spam > unchecked > clean), and its size in bytes. */
 void metrics_count_message(enum protocol p, enum verdict v, uint64_t bytes);
-/* One recipient's outcome: verdict, action and reply class (2, 4, 5). */
-void metrics_count_recipient(enum protocol p, enum verdict v, enum action a, int reply_class);
+/* One recipient's outcome: verdict and action. */
+void metrics_count_recipient(enum protocol p, enum verdict v, enum action a);
+/* One reply after the data, by class (2, 4, 5): per recipient for LMTP,
+ * the one per message for SMTP. */
+void metrics_count_reply(enum protocol p, int reply_class);
 /* A scanner request that failed (error, timeout; not a skip). */
 void metrics_count_scanner_failure(enum metrics_engine e);
 /* n recipients the relay refused or could not take. */

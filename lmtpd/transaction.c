@@ -184,15 +184,19 @@ static int verdict_rank(enum verdict v)
 
 /* The message's counters and stage observations (common/metrics.h). */
 static void count_metrics(const struct envelope *env, const struct spool *spool, bool whole,
-                          const struct scan_result *res)
+                          const struct scan_result *res, const char *smtp_reply)
 {
+    if (env->protocol == PROTO_SMTP && smtp_reply[0] >= '2' && smtp_reply[0] <= '5')
+        metrics_count_reply(PROTO_SMTP, smtp_reply[0] - '0');
     const struct timings *tm = &env->timings;
     enum verdict worst = VERDICT_CLEAN;
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
         if (verdict_rank(r->verdict) > verdict_rank(worst))
             worst = r->verdict;
-        metrics_count_recipient(env->protocol, r->verdict, r->action, outcome_class(&r->outcome));
+        metrics_count_recipient(env->protocol, r->verdict, r->action);
+        if (env->protocol == PROTO_LMTP)
+            metrics_count_reply(PROTO_LMTP, outcome_class(&r->outcome));
     }
     metrics_count_message(env->protocol, env->n_rcpts > 0 ? worst : VERDICT_UNCHECKED,
                           whole ? spool_size(spool) : 0);
@@ -285,7 +289,7 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
     }
     struct timespec report_start = mono_now();
     write_report(t, status == DATA_OK, &mh, &res, env->protocol == PROTO_SMTP ? smtp_reply : NULL);
-    count_metrics(env, t->spool, status == DATA_OK, &res);
+    count_metrics(env, t->spool, status == DATA_OK, &res, smtp_reply_len > 0 ? smtp_reply : "");
     if (t->cfg->report.dir[0] != '\0')
         metrics_observe_stage(STAGE_REPORT, timings_us_between(report_start, mono_now()));
     message_header_free(&mh);

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -238,11 +239,23 @@ class MetricsTraffic(h.DaemonTestCase):
             self.send(["refused@example.test", "ok4@example.test"]),         # relay refusal
         ]
 
+    def smtp(self, rcpts):
+        s = smtplib.SMTP("127.0.0.1", self.d.smtp_port, timeout=60)
+        try:
+            s.ehlo("client.example.test")
+            s.mail("sender@example.test")
+            for r in rcpts:
+                s.rcpt(r)
+            return s.data(CLEAN)[0]
+        finally:
+            s.quit()
+
     def test_counters_move_by_exactly_what_was_sent(self):
         _t, before_text = scrape(self.mport)
         self.promtool(before_text)
         before = samples(before_text)
         replies = self.traffic()
+        self.assertEqual(self.smtp(["ok5@example.test", "ok6@example.test"]), 250)
         self.assertTrue(replies[3][0].startswith("451"), replies[3])
         self.assertTrue(replies[4][0].startswith("550"), replies[4])
         ctype, text = scrape(self.mport)
@@ -266,6 +279,10 @@ class MetricsTraffic(h.DaemonTestCase):
             'lmtpscan_replies_total{%s,class="5xx"}' % L: 1,
             'lmtpscan_scanner_failures_total{engine="spamd"}': 1,
             "lmtpscan_relay_failures_total": 1,
+            # SMTP: one reply for the message, two recipients
+            'lmtpscan_messages_total{protocol="smtp",verdict="clean"}': 1,
+            'lmtpscan_recipients_total{protocol="smtp",verdict="clean",action="deliver"}': 2,
+            'lmtpscan_replies_total{protocol="smtp",class="2xx"}': 1,
         }
         for k, v in expect.items():
             self.assertEqual(d.pop(k, 0), v, k)
@@ -275,13 +292,13 @@ class MetricsTraffic(h.DaemonTestCase):
                 d.pop(k)
         self.assertEqual(d, {}, "counters that moved unexpectedly")
         self.assertEqual(after['lmtpscan_stage_duration_seconds_count{stage="clamav"}']
-                         - before['lmtpscan_stage_duration_seconds_count{stage="clamav"}'], 5)
+                         - before['lmtpscan_stage_duration_seconds_count{stage="clamav"}'], 6)
         self.assertEqual(after['lmtpscan_stage_duration_seconds_count{stage="spam"}']
-                         - before['lmtpscan_stage_duration_seconds_count{stage="spam"}'], 12)
+                         - before['lmtpscan_stage_duration_seconds_count{stage="spam"}'], 14)
         self.assertEqual(after['lmtpscan_stage_duration_seconds_count{stage="relay"}']
-                         - before['lmtpscan_stage_duration_seconds_count{stage="relay"}'], 3)
+                         - before['lmtpscan_stage_duration_seconds_count{stage="relay"}'], 4)
         self.assertEqual(after['lmtpscan_stage_duration_seconds_count{stage="report"}']
-                         - before['lmtpscan_stage_duration_seconds_count{stage="report"}'], 5)
+                         - before['lmtpscan_stage_duration_seconds_count{stage="report"}'], 6)
         self.assertGreater(after["lmtpscan_clamav_signatures"], 0)
 
         # OpenMetrics on request

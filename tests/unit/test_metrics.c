@@ -75,7 +75,8 @@ static void *count_many(void *arg)
 {
     (void)arg;
     for (int i = 0; i < PER_THREAD; i++) {
-        metrics_count_recipient(PROTO_SMTP, VERDICT_SPAM, ACTION_JUNK, 2);
+        metrics_count_recipient(PROTO_SMTP, VERDICT_SPAM, ACTION_JUNK);
+        metrics_count_reply(PROTO_SMTP, 2);
         metrics_observe_stage(STAGE_SPAM, (uint64_t)i);
     }
     return NULL;
@@ -132,7 +133,8 @@ static void *locked_updates(void *arg)
     (void)arg;
     for (int i = 0; i < PER_THREAD; i++) {
         pthread_mutex_lock(&ab_lock);
-        metrics_count_recipient(PROTO_SMTP, VERDICT_SPAM, ACTION_JUNK, 2);
+        metrics_count_recipient(PROTO_SMTP, VERDICT_SPAM, ACTION_JUNK);
+        metrics_count_reply(PROTO_SMTP, 2);
         metrics_observe_stage(STAGE_SPAM, (uint64_t)i);
         pthread_mutex_unlock(&ab_lock);
     }
