@@ -112,14 +112,14 @@ int main(int argc, char **argv)
     runtime_install(cfg, scan);
     if (metrics_http_start(err, sizeof(err)) < 0) {
         log_error("%s", err);
-        runtime_shutdown();
-        scan_engine_free(scan);
+        runtime_shutdown(); /* frees the engine with the generation */
         return 1;
     }
     int status = server_run(config_path);
     metrics_http_stop();
     relay_pool_close_all();
+    /* The engine goes with the last generation: a session still scanning
+     * after the bounded wait keeps it until it ends or the process exits. */
     runtime_shutdown();
-    scan_engine_free(scan);
     return status;
 }
