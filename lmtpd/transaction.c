@@ -155,8 +155,6 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
         MS(tm->delivery_us), MS(tm->relay_us));
 }
 
-/* The audit report (SPEC section 8), written before the replies go out;
- * a failure is logged and changes no reply (the mail is stored). */
 /* The scanning stage's timings from the result: ClamAV's branch, and of
  * the spam-engine requests the slowest one (wait + request), the one the
  * message waited for. */
@@ -220,6 +218,8 @@ static void count_metrics(const struct envelope *env, const struct spool *spool,
         metrics_observe_stage(STAGE_RELAY, tm->relay_us);
 }
 
+/* The audit report (SPEC section 8), written before the replies go out;
+ * a failure is logged and changes no reply (the mail is stored). */
 static void write_report(const struct transaction *t, bool whole, const struct message_header *mh,
                          const struct scan_result *res, const char *smtp_reply)
 {
