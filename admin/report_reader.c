@@ -242,7 +242,7 @@ static int read_report(const char *path, struct stored_report *r)
     if (rd == NULL)
         return -1;
     struct parse_state ps = {.r = r};
-    int rc, bad = 0;
+    int rc = -1, bad = 0;
     while (!bad && (rc = xmlTextReaderRead(rd)) == 1) {
         int type = xmlTextReaderNodeType(rd);
         if (type == XML_READER_TYPE_DOCUMENT_TYPE)
