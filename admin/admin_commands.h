@@ -17,6 +17,11 @@ enum { ADMIN_OK = 0, ADMIN_FAILED = 1, ADMIN_BAD_INPUT = 2 };
 
 /* report MAIL_ID: prints the message's XML report (cmd_report.c). */
 int cmd_report(const struct config *cfg, int argc, char **argv);
+/* report replay [-c NEW.conf] [--since AGE] [--dir DIR] [--json]
+ * (cmd_replay.c); argv starts after "replay". */
+int cmd_report_replay(const struct config *cfg, int argc, char **argv);
+/* stats [--since AGE] [--dir DIR] (cmd_stats.c). */
+int cmd_stats(const struct config *cfg, int argc, char **argv);
 /* quarantine list|show|release|delete ... (cmd_quarantine.c). */
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 /* quarantine release MAIL_ID [--rcpt ADDR]... (quarantine_release.c);

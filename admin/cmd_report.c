@@ -2,6 +2,7 @@
  * cmd_report: `lmtpscan report MAIL_ID` prints the message's XML report
  * (report.dir/YYYY-MM-DD/MAIL_ID.xml) as stored. Exit 0; 2 for a bad or
  * unknown MAIL_ID or reports turned off; 1 when the file cannot be read.
+ * `lmtpscan report replay ...` is cmd_replay.c's.
  * Also holds the argument helpers the admin subcommands share.
  */
 #include "admin/admin_commands.h"
@@ -67,6 +68,8 @@ static int copy_to_stdout(const char *path)
 
 int cmd_report(const struct config *cfg, int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "replay") == 0)
+        return cmd_report_replay(cfg, argc - 1, argv + 1);
     if (argc != 1) {
         fprintf(stderr, "usage: lmtpscan [-c FILE] report MAIL_ID\n");
         return ADMIN_BAD_INPUT;

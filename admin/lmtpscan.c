@@ -1,8 +1,8 @@
 /*
  * lmtpscan: the administration tool. `lmtpscan [-c FILE] SUBCOMMAND ...`
  * with the subcommands in a table: scan (here), quarantine list, show,
- * release and delete (cmd_quarantine.c, quarantine_release.c) and report
- * (cmd_report.c).
+ * release and delete (cmd_quarantine.c, quarantine_release.c), report
+ * (cmd_report.c), report replay (cmd_replay.c) and stats (cmd_stats.c).
  *
  * scan FILE...: runs the daemon's scanning pipeline (same configuration,
  * same ClamAV engine and spamd requests) on message files, as if each were
@@ -167,7 +167,9 @@ static int cmd_scan(const struct config *cfg, int argc, char **argv)
 static const struct subcommand subcommands[] = {
     {"scan", "scan FILE...", cmd_scan},
     {"quarantine", "quarantine list [--json] | show|release|delete MAIL_ID", cmd_quarantine},
-    {"report", "report MAIL_ID", cmd_report},
+    {"report", "report MAIL_ID | report replay [-c NEW.conf] [--since AGE] [--dir DIR] [--json]",
+     cmd_report},
+    {"stats", "stats [--since AGE] [--dir DIR]", cmd_stats},
 };
 
 static void usage(FILE *out)

@@ -118,6 +118,7 @@ struct config {
         unsigned trusted_sessions;         /* slots untrusted clients may not take */
         struct cidr allow_from[CONFIG_MAX_CIDR];
         size_t n_allow_from;
+        struct net_address metrics_listen; /* GET /metrics; unset: off */
         bool auth;
         char sasl_service[64];
         char user[64];

@@ -89,6 +89,7 @@ static const struct key_def server_keys[] = {
     K_TIME("timeout", CFG_OFF(server.timeout), 1, DAY),
     K_TIME("scan_timeout", CFG_OFF(server.scan_timeout), 1, DAY),
     K_FN("allow_from", config_parse_cidr_key, 0, KEY_EMPTY_OK),
+    K_FN("metrics_listen", config_parse_address_key, CFG_OFF(server.metrics_listen), KEY_EMPTY_OK),
     K_BOOL("auth", CFG_OFF(server.auth)),
     K_STR("sasl_service", CFG_OFF(server.sasl_service), CFG_SIZE(server.sasl_service), STR_NAME, 0),
     K_STR("user", CFG_OFF(server.user), CFG_SIZE(server.user), STR_NAME, KEY_EMPTY_OK),

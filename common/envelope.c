@@ -29,6 +29,7 @@ void envelope_reset_transaction(struct envelope *env)
     env->mail_id[0] = '\0';
     /* XFORWARD attributes describe one transaction, as in Postfix. */
     memset(&env->xforward, 0, sizeof(env->xforward));
+    memset(&env->timings, 0, sizeof(env->timings));
 }
 
 void envelope_free(struct envelope *env)

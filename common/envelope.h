@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/mail_id.h"
 #include "common/outcome.h"
+#include "common/timings.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -84,6 +85,7 @@ struct envelope {
 
     char mail_id[MAIL_ID_LEN + 1];
     struct timespec received; /* end of data, CLOCK_REALTIME */
+    struct timings timings;   /* per-stage durations (common/timings.h) */
 };
 
 void envelope_init(struct envelope *env);

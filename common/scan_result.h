@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum clamav_status {
     CLAMAV_NOT_RUN, /* disabled, or no recipient's policy wants it */
@@ -31,6 +32,7 @@ struct clamav_result {
     bool engine_loading; /* error because a blocking reload is loading the
                             database: 451 4.3.0 whatever scan_error_action */
     unsigned duration_ms;
+    uint64_t duration_us; /* the same, for the stage timings */
 };
 
 enum spamd_status { SPAMD_NOT_RUN, SPAMD_HAM, SPAMD_SPAM, SPAMD_SKIPPED, SPAMD_ERROR };
@@ -56,6 +58,8 @@ struct spamd_result {
     char action[32];  /* rspamd: its action ("reject", "add header", ...); else "" */
     char version[64]; /* what the engine said of its version ("rspamd/3.4"), or "" */
     char reused_from[MAIL_ID_LEN + 1]; /* verdict reuse: the mail that was scanned, or "" */
+    uint64_t wait_us;    /* waiting for a free spamd connection */
+    uint64_t request_us; /* the request itself, after the wait */
 };
 
 /* The engine's name as the report and the log write it. */
@@ -68,6 +72,7 @@ struct scan_result {
     struct spamd_result *spamd; /* one per distinct spamd user */
     size_t n_spamd;
     size_t *rcpt_spamd; /* per recipient: index into spamd, or SIZE_MAX */
+    uint64_t scan_us;   /* the whole scanning stage, wall time */
 };
 
 /* Frees what a scan allocated in res (spamd results and rules); res may

@@ -5,7 +5,9 @@
  */
 #include "deliver/dispatch.h"
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/xalloc.h"
 #include "deliver/dsn.h"
 #include "deliver/maildir.h"
@@ -139,7 +141,9 @@ static int keyed_cmp(const void *pa, const void *pb)
     return a->rcpt < b->rcpt ? -1 : a->rcpt > b->rcpt;
 }
 
-static void relay_groups(const struct dispatch *d)
+/* The relay transactions; returns how many were tried. Recipients the
+ * relay refused or could not take are counted (relay failures). */
+static size_t relay_groups(const struct dispatch *d)
 {
     struct envelope *env = d->env;
     struct keyed *k = xcalloc(env->n_rcpts ? env->n_rcpts : 1, sizeof(*k));
@@ -152,32 +156,52 @@ static void relay_groups(const struct dispatch *d)
     }
     qsort(k, n, sizeof(*k), keyed_cmp); /* n log n, whatever the recipients */
     size_t *idx = xcalloc(n ? n : 1, sizeof(*idx));
+    size_t tried = 0;
     for (size_t start = 0; start < n;) {
         size_t end = start, m = 0;
         while (end < n && k[end].hash == k[start].hash && copy_cmp(k[end].copy, k[start].copy) == 0)
             idx[m++] = k[end++].rcpt;
         struct message_copy mc = copy_of(d, k[start].rcpt, LINE_ENDS_CRLF);
         relay_deliver(d->cfg, env, idx, m, &mc);
+        tried++;
+        unsigned failed = 0;
+        for (size_t j = 0; j < m; j++)
+            failed += outcome_class(&env->rcpts[idx[j]].outcome) != 2;
+        if (failed > 0)
+            metrics_count_relay_failures(failed);
         start = end;
     }
     free(idx);
     free(k);
+    return tried;
 }
 
 void dispatch_run(const struct dispatch *d)
 {
     struct envelope *env = d->env;
+    struct timespec start = mono_now();
+    bool stored = false;
     quarantine_recipients(d);
     for (size_t i = 0; i < env->n_rcpts; i++) {
         struct recipient *r = &env->rcpts[i];
+        stored |= r->action == ACTION_QUARANTINE;
         if (r->action == ACTION_DISCARD)
             outcome_set(&r->outcome, OUTCOME_DISCARDED, NULL);
         else if ((r->action == ACTION_DELIVER || r->action == ACTION_JUNK) &&
-                 d->cfg->deliver.mode == DELIVER_MAILDIR)
+                 d->cfg->deliver.mode == DELIVER_MAILDIR) {
             deliver_to_maildir(d, i);
+            stored = true;
+        }
     }
-    if (d->cfg->deliver.mode == DELIVER_RELAY)
-        relay_groups(d);
+    struct timespec local_done = mono_now();
+    env->timings.delivery_us = timings_us_between(start, local_done);
+    if (stored)
+        env->timings.ran |= TIMINGS_RAN_DELIVERY;
+    if (d->cfg->deliver.mode == DELIVER_RELAY) {
+        if (relay_groups(d) > 0)
+            env->timings.ran |= TIMINGS_RAN_RELAY;
+        env->timings.relay_us = timings_us_between(local_done, mono_now());
+    }
 }
 
 bool dispatch_notify_failures(const struct config *cfg, const struct envelope *env,

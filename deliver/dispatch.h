@@ -6,7 +6,7 @@
  * copy per delivered or junked recipient (maildir mode), one relay
  * transaction per group of byte-identical copies (relay mode), nothing
  * for discarded ones; and it sets each of those recipients' outcome and
- * destination. Recipients whose action is reject or tempfail keep the
+ * destination, and env->timings' delivery and relay durations. Recipients whose action is reject or tempfail keep the
  * outcome the decision gave them. It knows no session and writes no
  * reply text: the daemon and `lmtpscan quarantine release` both call it.
  *

@@ -411,6 +411,21 @@ static void write_recipient(struct writer *wr, const struct config *cfg, const s
     w_end(wr);
 }
 
+/* Where the message spent its time (common/timings.h), microseconds. */
+static void write_timings(struct writer *wr, const struct timings *tm)
+{
+    w_start(wr, "timings");
+    w_attr_uint(wr, "total-us", tm->total_us);
+    w_attr_uint(wr, "receive-us", tm->receive_us);
+    w_attr_uint(wr, "scan-us", tm->scan_us);
+    w_attr_uint(wr, "clamav-us", tm->clamav_us);
+    w_attr_uint(wr, "spam-wait-us", tm->spam_wait_us);
+    w_attr_uint(wr, "spam-us", tm->spam_us);
+    w_attr_uint(wr, "delivery-us", tm->delivery_us);
+    w_attr_uint(wr, "relay-us", tm->relay_us);
+    w_end(wr);
+}
+
 static void write_document(struct writer *wr, const struct config *cfg, const struct envelope *env,
                            const struct message_header *mh, const struct spool *msg,
                            const struct scan_result *res, const char *smtp_reply)
@@ -427,6 +442,7 @@ static void write_document(struct writer *wr, const struct config *cfg, const st
     write_client(wr, env);
     write_envelope(wr, env);
     write_message(wr, mh, msg);
+    write_timings(wr, &env->timings);
     write_clamav(wr, res);
     for (size_t k = 0; k < res->n_spamd; k++)
         write_spamd(wr, &res->spamd[k]);

@@ -5,6 +5,7 @@
  * reported at the last chunk; the chunk data is always read so the stream
  * stays in sync.
  */
+#include "common/clock.h"
 #include "lmtpd/session.h"
 
 #include <errno.h>
@@ -43,6 +44,8 @@ void cmd_bdat(struct session *s, const struct command *c)
         return;
     }
     bool may = s->bdat_active || session_may_transfer(s);
+    if (may && !s->bdat_active)
+        s->env.timings.data_start = mono_now(); /* the receive stage */
     if (may)
         s->bdat_active = true;
     /* The chunk is read even when refused, to stay in sync with the client. */

@@ -4,6 +4,7 @@
  * read and dropped so the client gets its 552 replies at the end. A
  * connection that fails before the final dot delivers nothing.
  */
+#include "common/clock.h"
 #include "lmtpd/data_reader.h"
 #include "lmtpd/session.h"
 
@@ -18,6 +19,7 @@ void cmd_data(struct session *s, const struct command *c)
     if (!session_may_transfer(s))
         return;
     session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    s->env.timings.data_start = mono_now(); /* the receive stage */
     if (stream_flush(&s->st) != STREAM_OK) {
         s->quit = true;
         return;

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "deliver/relay.h"
+#include "lmtpd/metrics_http.h"
 #include "lmtpd/privileges.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/server.h"
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
 
     /* Bind while still root (ports below 1024, sockets in /run), then drop
      * root for good before touching any mail. -t binds nothing. */
-    if (!test_only && server_listen(cfg, err, sizeof(err)) < 0) {
+    if (!test_only && (server_listen(cfg, err, sizeof(err)) < 0 ||
+                       metrics_http_bind(cfg, err, sizeof(err)) < 0)) {
         log_error("%s", err);
         config_free(cfg);
         return 1;
@@ -108,7 +110,13 @@ int main(int argc, char **argv)
         return 0;
     }
     runtime_install(cfg, scan);
+    if (metrics_http_start(err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        runtime_shutdown(); /* frees the engine with the generation */
+        return 1;
+    }
     int status = server_run(config_path);
+    metrics_http_stop();
     relay_pool_close_all();
     /* The engine goes with the last generation: a session still scanning
      * after the bounded wait keeps it until it ends or the process exits. */

@@ -6,6 +6,7 @@
  */
 #include "lmtpd/server.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/net_address.h"
 #include "common/xalloc.h"
 #include "lmtpd/runtime.h"
@@ -118,6 +119,7 @@ struct session_start {
 
 static void session_ended(bool trusted)
 {
+    metrics_sessions_add(-1);
     pthread_mutex_lock(&sessions_lock);
     active_sessions--;
     if (!trusted)
@@ -182,6 +184,8 @@ static void accept_one(const struct listener *l)
             active_untrusted++;
     }
     pthread_mutex_unlock(&sessions_lock);
+    if (!full)
+        metrics_sessions_add(1);
     if (full) {
         if (ss->trusted)
             log_warn("max_sessions (%u) reached: connection refused", max);

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/message_header.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #define HEADER_BLOCK_MAX (MESSAGE_HEADER_VALUE_MAX + 64 * 1024)
+#define MS(us)           ((unsigned long long)((us) / 1000))
 
 /* Every recipient gets the same outcome (the message as a whole failed). */
 static void fail_all(struct envelope *env, enum outcome_kind kind, int err)
@@ -63,27 +65,6 @@ static void build_received(const struct config *cfg, const struct envelope *env,
     if (env->n_rcpts == 1)
         (void)strbuf_printf(out, "\r\n\tfor <%s>", env->rcpts[0].address);
     (void)strbuf_printf(out, "; %s\r\n", date);
-}
-
-/* SMTP: one recipient's 4xx known before anything is stored (a scanner
- * failure with tempfail) defers the whole message, so the client's retry
- * makes no duplicate (SPEC section 4). */
-static void defer_all_on_early_tempfail(struct envelope *env)
-{
-    if (env->protocol != PROTO_SMTP)
-        return;
-    bool tempfail = false;
-    for (size_t i = 0; i < env->n_rcpts; i++)
-        tempfail |= env->rcpts[i].action == ACTION_TEMPFAIL;
-    if (!tempfail)
-        return;
-    for (size_t i = 0; i < env->n_rcpts; i++) {
-        struct recipient *r = &env->rcpts[i];
-        if (r->action == ACTION_TEMPFAIL)
-            continue;
-        r->action = ACTION_TEMPFAIL;
-        outcome_set(&r->outcome, OUTCOME_DEFERRED, NULL);
-    }
 }
 
 /* Each delivered or junked recipient's header block: the Received field
@@ -145,8 +126,9 @@ static void deliver(const struct transaction *t, const struct message_header *mh
  * or a peer supplied goes through log_value(); the reply is quoted, with
  * its own quotes and control bytes escaped. */
 static void log_outcome(const struct envelope *env, const struct spool *spool, size_t i,
-                        const struct scan_result *res, long ms)
+                        const struct scan_result *res)
 {
+    const struct timings *tm = &env->timings;
     const struct recipient *r = &env->rcpts[i];
     char score[128] = "-";
     size_t k = res->rcpt_spamd ? res->rcpt_spamd[i] : SIZE_MAX;
@@ -166,14 +148,81 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
     log_quoted(line, reply, sizeof(reply));
     log_info(
         "mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
-        "virus=%s size=%llu ms=%ld reply=\"%s\"",
+        "virus=%s size=%llu ms=%llu reply=\"%s\" timings=receive:%llu,scan:%llu,clamav:%llu,"
+        "spam_wait:%llu,spam:%llu,delivery:%llu,relay:%llu",
         env->mail_id,
         env->xforward.ident[0] ? log_value(env->xforward.ident, ident, sizeof(ident)) : "-",
         log_value(env->mail_from, from, sizeof(from)), log_value(r->address, rcpt, sizeof(rcpt)),
         verdict_name(r->verdict), action_name(r->action), score,
         res->clamav.status == CLAMAV_INFECTED ? log_value(res->clamav.virus, virus, sizeof(virus))
                                               : "-",
-        (unsigned long long)spool_size(spool), ms, reply);
+        (unsigned long long)spool_size(spool), MS(tm->total_us), reply, MS(tm->receive_us),
+        MS(tm->scan_us), MS(tm->clamav_us), MS(tm->spam_wait_us), MS(tm->spam_us),
+        MS(tm->delivery_us), MS(tm->relay_us));
+}
+
+/* The scanning stage's timings from the result: ClamAV's branch, and of
+ * the spam-engine requests the slowest one (wait + request), the one the
+ * message waited for. */
+static void scan_timings(struct timings *tm, const struct scan_result *res)
+{
+    tm->scan_us = res->scan_us;
+    tm->clamav_us = res->clamav.duration_us;
+    uint64_t slowest = 0;
+    for (size_t k = 0; k < res->n_spamd; k++) {
+        const struct spamd_result *sr = &res->spamd[k];
+        if (sr->wait_us + sr->request_us >= slowest && sr->wait_us + sr->request_us > 0) {
+            slowest = sr->wait_us + sr->request_us;
+            tm->spam_wait_us = sr->wait_us;
+            tm->spam_us = sr->request_us;
+        }
+    }
+}
+
+static int verdict_rank(enum verdict v)
+{
+    return v == VERDICT_VIRUS ? 3 : v == VERDICT_SPAM ? 2 : v == VERDICT_UNCHECKED ? 1 : 0;
+}
+
+/* The message's counters and stage observations (common/metrics.h). */
+static void count_metrics(const struct envelope *env, const struct spool *spool, bool whole,
+                          const struct scan_result *res, const char *smtp_reply)
+{
+    if (env->protocol == PROTO_SMTP && smtp_reply[0] >= '2' && smtp_reply[0] <= '5')
+        metrics_count_reply(PROTO_SMTP, smtp_reply[0] - '0');
+    const struct timings *tm = &env->timings;
+    enum verdict worst = VERDICT_CLEAN;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        const struct recipient *r = &env->rcpts[i];
+        if (verdict_rank(r->verdict) > verdict_rank(worst))
+            worst = r->verdict;
+        metrics_count_recipient(env->protocol, r->verdict, r->action);
+        if (env->protocol == PROTO_LMTP)
+            metrics_count_reply(PROTO_LMTP, outcome_class(&r->outcome));
+    }
+    metrics_count_message(env->protocol, env->n_rcpts > 0 ? worst : VERDICT_UNCHECKED,
+                          whole ? spool_size(spool) : 0);
+    if (tm->data_start.tv_sec != 0 || tm->data_start.tv_nsec != 0)
+        metrics_observe_stage(STAGE_RECEIVE, tm->receive_us);
+    if (res->clamav.status != CLAMAV_NOT_RUN)
+        metrics_observe_stage(STAGE_CLAMAV, res->clamav.duration_us);
+    if (res->clamav.status == CLAMAV_ERROR)
+        metrics_count_scanner_failure(ENGINE_CLAMAV);
+    for (size_t k = 0; k < res->n_spamd; k++) {
+        const struct spamd_result *sr = &res->spamd[k];
+        if (sr->status == SPAMD_ERROR)
+            metrics_count_scanner_failure(sr->engine == SPAM_ENGINE_RSPAMD ? ENGINE_RSPAMD
+                                                                           : ENGINE_SPAMD);
+        if (sr->status == SPAMD_NOT_RUN || sr->status == SPAMD_SKIPPED)
+            continue;
+        metrics_observe_stage(STAGE_SPAM_WAIT, sr->wait_us);
+        if (sr->request_us > 0)
+            metrics_observe_stage(STAGE_SPAM, sr->request_us);
+    }
+    if (tm->ran & TIMINGS_RAN_DELIVERY)
+        metrics_observe_stage(STAGE_DELIVERY, tm->delivery_us);
+    if (tm->ran & TIMINGS_RAN_RELAY)
+        metrics_observe_stage(STAGE_RELAY, tm->relay_us);
 }
 
 /* The audit report (SPEC section 8), written before the replies go out;
@@ -192,6 +241,10 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
 {
     struct envelope *env = t->env;
     struct timespec start = mono_now();
+    struct timings *tm = &env->timings;
+    bool have_start = tm->data_start.tv_sec != 0 || tm->data_start.tv_nsec != 0;
+    struct timespec origin = have_start ? tm->data_start : start;
+    tm->receive_us = have_start ? timings_us_between(tm->data_start, start) : 0;
     clock_gettime(CLOCK_REALTIME, &env->received);
     if (mail_id_new(env->mail_id) < 0) {
         status = DATA_SPOOL_ERROR;
@@ -220,16 +273,18 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
             log_info("mail_id=%s removed %zu incoming verdict header field(s) "
                      "(X-Spam-*, X-Virus-Scanned)",
                      env->mail_id, mh.n_drop);
-        if (t->scan != NULL)
+        if (t->scan != NULL) {
             (void)scan_message(t->scan, t->cfg, env, t->spool, &res);
+            scan_timings(tm, &res);
+        }
         policy_decide(env, &res);
-        defer_all_on_early_tempfail(env);
+        policy_smtp_defer(env);
         deliver(t, &mh, &res);
     }
 
-    long ms = (long)elapsed_ms(start);
+    tm->total_us = timings_us_between(origin, mono_now());
     for (size_t i = 0; i < env->n_rcpts; i++)
-        log_outcome(env, t->spool, i, &res, ms);
+        log_outcome(env, t->spool, i, &res);
 
     if (smtp_reply_len > 0)
         smtp_reply[0] = '\0';
@@ -237,7 +292,11 @@ void transaction_run(const struct transaction *t, enum data_status status, int s
         bool dsn_sent = status != DATA_OK || dispatch_notify_failures(t->cfg, env, t->spool);
         outcome_smtp_summary(env, !dsn_sent, smtp_reply, smtp_reply_len);
     }
+    struct timespec report_start = mono_now();
     write_report(t, status == DATA_OK, &mh, &res, env->protocol == PROTO_SMTP ? smtp_reply : NULL);
+    count_metrics(env, t->spool, status == DATA_OK, &res, smtp_reply_len > 0 ? smtp_reply : "");
+    if (t->cfg->report.dir[0] != '\0')
+        metrics_observe_stage(STAGE_REPORT, timings_us_between(report_start, mono_now()));
     message_header_free(&mh);
     scan_result_free(&res);
 }

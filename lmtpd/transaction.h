@@ -5,7 +5,10 @@
  * It takes only what it needs (configuration, scan engine, envelope,
  * spool), knows no session and writes no protocol line: every recipient
  * ends with its outcome set, and, for SMTP, the one reply for the message
- * is formatted (SPEC section 4). Testable without a socket.
+ * is formatted (SPEC section 4). Testable without a socket. It completes
+ * env->timings (common/timings.h: receive from the data start the
+ * session set, scan from the result, total) for the log line and the
+ * report, and counts the message in common/metrics.h after the report.
  *
  * Failure modes: every local failure becomes a 4xx outcome for the
  * recipients it touches (452 4.3.1 disk full, 451 4.3.0 otherwise), so the

@@ -9,7 +9,10 @@
 #include "scan/clamav_engine.h"
 #include "common/clock.h"
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/timings.h"
 #include "common/xalloc.h"
 
 #include <clamav.h>
@@ -146,6 +149,7 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
         }
     }
 
+    struct timespec load_start = mono_now();
     rc = cl_load(s->clamav.database, e, &signo, CL_DB_STDOPT);
     if (rc != CL_SUCCESS) {
         snprintf(err, errlen, "clamav: loading %s: %s", s->clamav.database, cl_strerror(rc));
@@ -162,6 +166,7 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
     ref->engine = e;
     ref->refs = 1;
     ref->signatures = signo;
+    metrics_clamav_loaded(signo, timings_us_between(load_start, mono_now()));
     return ref;
 
 free_engine:

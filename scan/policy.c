@@ -308,3 +308,21 @@ full:
     *subject_replaced = false;
     return -1;
 }
+
+void policy_smtp_defer(struct envelope *env)
+{
+    if (env->protocol != PROTO_SMTP)
+        return;
+    bool tempfail = false;
+    for (size_t i = 0; i < env->n_rcpts; i++)
+        tempfail |= env->rcpts[i].action == ACTION_TEMPFAIL;
+    if (!tempfail)
+        return;
+    for (size_t i = 0; i < env->n_rcpts; i++) {
+        struct recipient *r = &env->rcpts[i];
+        if (r->action == ACTION_TEMPFAIL)
+            continue;
+        r->action = ACTION_TEMPFAIL;
+        outcome_set(&r->outcome, OUTCOME_DEFERRED, NULL);
+    }
+}

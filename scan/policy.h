@@ -22,6 +22,13 @@ const struct policy *policy_lookup(const struct config *cfg, const struct addres
  * unchecked; tempfail: scan failed). */
 void policy_decide(struct envelope *env, const struct scan_result *res);
 
+/* SMTP (env->protocol): one recipient's 4xx known before anything is
+ * stored (a scanner failure with tempfail) defers the whole message, so
+ * the client's retry makes no duplicate (SPEC section 4): every other
+ * recipient becomes tempfail with OUTCOME_DEFERRED. LMTP: nothing. Runs
+ * right after policy_decide() in the daemon and in the replay. */
+void policy_smtp_defer(struct envelope *env);
+
 /* Why the quarantined recipients' copy is held, one line for the
  * quarantine's envelope: "virus NAME", "spam" or "unchecked: REASON". */
 void policy_quarantine_reason(const struct envelope *env, const struct scan_result *res, char *out,

@@ -7,6 +7,7 @@
 #include "scan/rspamd_client.h"
 
 #include "common/clock.h"
+#include "common/timings.h"
 #include "common/fd_stream.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -234,6 +235,8 @@ void rspamd_check(const struct rspamd_request *req, struct spamd_result *out)
     out->error[0] = '\0';
     out->action[0] = '\0';
     out->version[0] = '\0';
+    out->wait_us = 0;
+    out->request_us = 0;
 
     if (req->max_size > 0 && size > req->max_size) {
         out->status = SPAMD_SKIPPED;
@@ -243,13 +246,18 @@ void rspamd_check(const struct rspamd_request *req, struct spamd_result *out)
     }
     if (req->timeout > 0)
         deadline = deadline_min(deadline, deadline_after_ms((uint64_t)req->timeout * 1000));
-    if (req->limit != NULL && gate_acquire(req->limit, 1, &deadline) < 0) {
+    struct timespec asked = mono_now();
+    int acquired = req->limit != NULL ? gate_acquire(req->limit, 1, &deadline) : 0;
+    struct timespec granted = mono_now();
+    out->wait_us = timings_us_between(asked, granted);
+    if (acquired < 0) {
         fail(out, "%s", "timeout waiting for a free rspamd connection");
         goto done;
     }
     converse(req, deadline, out);
     if (req->limit != NULL)
         gate_release(req->limit, 1);
+    out->request_us = timings_us_between(granted, mono_now());
 done:
     out->duration_ms = elapsed_ms(start);
 }

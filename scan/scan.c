@@ -30,6 +30,7 @@
 #include "scan/scan.h"
 
 #include "common/clock.h"
+#include "common/timings.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scan/clamav_engine.h"
@@ -269,7 +270,8 @@ static void run_clamav(struct scan_engine *se, const struct spool *msg, struct t
         }
         clamav_engine_release(se->clamav, ref);
     }
-    cr->duration_ms = elapsed_ms(start);
+    cr->duration_us = timings_us_between(start, mono_now());
+    cr->duration_ms = (unsigned)(cr->duration_us / 1000);
 }
 
 /* Starts up to want workers on q; returns how many started. */
@@ -298,6 +300,7 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
                  const struct spool *msg, struct scan_result *out)
 {
     unsigned timeout = cfg->server.scan_timeout > 0 ? cfg->server.scan_timeout : NO_TIMEOUT_SECS;
+    struct timespec started = mono_now();
     struct timespec deadline = deadline_after_ms((uint64_t)timeout * 1000);
     struct spam_queue queues[2];
     struct spam_job *jobs;
@@ -384,5 +387,6 @@ int scan_message(struct scan_engine *se, const struct config *cfg, const struct 
     free(jobs);
     free(addrs);
     free(first);
+    out->scan_us = timings_us_between(started, mono_now());
     return 0;
 }

@@ -1,8 +1,11 @@
 /*
  * scan_budget: reservations against the scan-memory budget (see
- * scan_budget.h), held in a common/gate.h gate.
+ * scan_budget.h), held in a common/gate.h gate; what is held is the
+ * scan-memory gauge of common/metrics.h.
  */
 #include "scan/scan_budget.h"
+
+#include "common/metrics.h"
 
 void scan_budget_init(struct scan_budget *b, uint64_t total)
 {
@@ -27,10 +30,14 @@ uint64_t scan_budget_estimate(uint64_t message_size)
 
 int scan_budget_reserve(struct scan_budget *b, uint64_t amount, const struct timespec *deadline)
 {
-    return gate_acquire(&b->gate, amount, deadline);
+    if (gate_acquire(&b->gate, amount, deadline) < 0)
+        return -1;
+    metrics_scan_memory_add((int64_t)amount);
+    return 0;
 }
 
 void scan_budget_release(struct scan_budget *b, uint64_t amount)
 {
     gate_release(&b->gate, amount);
+    metrics_scan_memory_add(-(int64_t)amount);
 }

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/fd_stream.h"
+#include "common/timings.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "scan/spamd_reply.h"
@@ -197,6 +198,8 @@ void spamd_check(const struct spamd_request *req, struct spamd_result *out)
     out->rules = NULL;
     out->n_rules = 0;
     out->error[0] = '\0';
+    out->wait_us = 0;
+    out->request_us = 0;
 
     if (req->max_size > 0 && size > req->max_size) {
         out->status = SPAMD_SKIPPED;
@@ -210,13 +213,18 @@ void spamd_check(const struct spamd_request *req, struct spamd_result *out)
     }
     if (req->timeout > 0)
         deadline = deadline_min(deadline, deadline_after_ms((uint64_t)req->timeout * 1000));
-    if (req->limit != NULL && spamd_limit_acquire(req->limit, &deadline) < 0) {
+    struct timespec asked = mono_now();
+    int acquired = req->limit != NULL ? spamd_limit_acquire(req->limit, &deadline) : 0;
+    struct timespec granted = mono_now();
+    out->wait_us = timings_us_between(asked, granted);
+    if (acquired < 0) {
         fail(out, "%s", "timeout waiting for a free spamd connection");
         goto done;
     }
     converse(req, deadline, out);
     if (req->limit != NULL)
         spamd_limit_release(req->limit);
+    out->request_us = timings_us_between(granted, mono_now());
 done:
     out->duration_ms = elapsed_ms(start);
 }

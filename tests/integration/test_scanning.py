@@ -14,6 +14,7 @@ the subject tag; SIGHUP during a load loses nothing.
 
 import os
 import re
+import shutil
 import signal
 import smtplib
 import subprocess
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lmtpscan_harness as h  # noqa: E402
@@ -312,6 +314,55 @@ class TestReloadUnderLoad(ScanningCase):
             self.assertReplyRe(reply, h.delivered_re(addr))
             self.assertEqual(len(self.d.stored(addr)), 1, addr)
         self.assertIn("reloaded", self.d.log())
+
+
+class TestMetricsWithRealSpamd(ScanningCase):
+    """GET /metrics after GTUBE and ham through the real spamd -L and
+    EICAR through libclamav: promtool accepts it and the counters move by
+    exactly what was sent (the scripted-engine variants are in
+    test_metrics.py)."""
+
+    def daemon_args(self):
+        if shutil.which("promtool") is None:
+            self.skipTest("promtool not installed (package prometheus)")
+        args = super().daemon_args()
+        self.mport = h.free_port()
+        args["overrides"]["server"]["metrics_listen"] = "inet:127.0.0.1:%d" % self.mport
+        return args
+
+    def scrape(self):
+        url = "http://127.0.0.1:%d/metrics" % self.mport
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+    def test_counters_after_real_spam_ham_and_virus(self):
+        before = self.scrape()
+        self.send(["spam@example.test"], h.crlf(h.read_file(GTUBE)))
+        self.send(["ham@example.test"], h.crlf(h.read_file(HAM)))
+        self.send(["virus@example.test"], h.eicar_message())
+        after = self.scrape()
+        L = 'protocol="lmtp"'
+        for key, want in (
+                ('lmtpscan_messages_total{%s,verdict="spam"}' % L, 1),
+                ('lmtpscan_messages_total{%s,verdict="clean"}' % L, 1),
+                ('lmtpscan_messages_total{%s,verdict="virus"}' % L, 1),
+                ('lmtpscan_recipients_total{%s,verdict="spam",action="junk"}' % L, 1),
+                ('lmtpscan_recipients_total{%s,verdict="clean",action="deliver"}' % L, 1),
+                ('lmtpscan_recipients_total{%s,verdict="virus",action="quarantine"}' % L, 1),
+                ('lmtpscan_replies_total{%s,class="2xx"}' % L, 3),
+                ('lmtpscan_stage_duration_seconds_count{stage="spam"}', 3),
+                ('lmtpscan_stage_duration_seconds_count{stage="clamav"}', 3),
+                ('lmtpscan_scanner_failures_total{engine="spamd"}', 0)):
+            self.assertEqual(after[key] - before.get(key, 0), want, key)
 
 
 if __name__ == "__main__":

@@ -248,6 +248,14 @@ static void test_clean(void **state)
     f->res.spamd = f->spamd;
     f->res.n_spamd = 1;
     f->rcpt_spamd[0] = 0;
+    f->env.timings = (struct timings){.total_us = 95000,
+                                      .receive_us = 1200,
+                                      .scan_us = 81000,
+                                      .clamav_us = 12000,
+                                      .spam_wait_us = 300,
+                                      .spam_us = 80000,
+                                      .delivery_us = 9000,
+                                      .relay_us = 0};
 
     xmlDocPtr doc = write_and_load(f, true, NULL);
     assert_xpath(doc, "/r:report/@mail-id", MAIL_ID);
@@ -286,6 +294,14 @@ static void test_clean(void **state)
     assert_xpath(doc, "/r:report/r:message/@date", "Thu, 29 Feb 2024 23:59:58 +0000");
     assert_int_equal(xcount(doc, "/r:report/r:message/@truncated"), 0);
 
+    assert_xpath(doc, "/r:report/r:timings/@total-us", "95000");
+    assert_xpath(doc, "/r:report/r:timings/@receive-us", "1200");
+    assert_xpath(doc, "/r:report/r:timings/@scan-us", "81000");
+    assert_xpath(doc, "/r:report/r:timings/@clamav-us", "12000");
+    assert_xpath(doc, "/r:report/r:timings/@spam-wait-us", "300");
+    assert_xpath(doc, "/r:report/r:timings/@spam-us", "80000");
+    assert_xpath(doc, "/r:report/r:timings/@delivery-us", "9000");
+    assert_xpath(doc, "/r:report/r:timings/@relay-us", "0");
     assert_xpath(doc, "/r:report/r:scan[@engine='clamav']/@result", "clean");
     assert_xpath(doc, "/r:report/r:scan[@engine='clamav']/@duration-ms", "12");
     assert_xpath(doc, "/r:report/r:scan[@engine='clamav']/@version", "1.4.6");
