@@ -16,4 +16,5 @@ void scan_result_free(struct scan_result *res)
     res->spamd = NULL;
     res->rcpt_spamd = NULL;
     res->n_spamd = 0;
+    file_inventory_free(&res->clamav.inventory);
 }

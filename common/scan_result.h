@@ -9,6 +9,8 @@
 #ifndef LMTPSCAN_SCAN_RESULT_H
 #define LMTPSCAN_SCAN_RESULT_H
 
+#include "common/file_inventory.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +29,9 @@ struct clamav_result {
     bool engine_loading; /* error because a blocking reload is loading the
                             database: 451 4.3.0 whatever scan_error_action */
     unsigned duration_ms;
+    struct file_inventory inventory; /* every file libclamav met (SPEC
+                                        section 10); overflow: status is
+                                        CLAMAV_LIMITS */
 };
 
 enum spamd_status { SPAMD_NOT_RUN, SPAMD_HAM, SPAMD_SPAM, SPAMD_SKIPPED, SPAMD_ERROR };
@@ -57,7 +62,8 @@ struct scan_result {
     size_t *rcpt_spamd; /* per recipient: index into spamd, or SIZE_MAX */
 };
 
-/* Frees what a scan allocated in res (spamd results and rules); res may
+/* Frees what a scan allocated in res (spamd results and rules, the file
+ * inventory); res may
  * be zeroed or NULL. */
 void scan_result_free(struct scan_result *res);
 

@@ -6,6 +6,7 @@
 #include "lmtpd/transaction.h"
 
 #include "common/clock.h"
+#include "common/file_inventory.h"
 #include "common/log.h"
 #include "common/message_header.h"
 #include "common/strbuf.h"
@@ -164,12 +165,20 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
     char line[OUTCOME_LINE_MAX], reply[2 * OUTCOME_LINE_MAX];
     outcome_format(&r->outcome, r->address, env->mail_id, line, sizeof(line));
     log_quote(line, reply, sizeof(reply));
+    /* banned / encrypted: the file's path (SPEC section 10) */
+    char file[2 * INVENTORY_PATH_MAX + 16] = "";
+    if (r->has_content_file && r->content_file < res->clamav.inventory.n) {
+        char quoted[2 * INVENTORY_PATH_MAX + 2];
+        log_quote(file_inventory_path(&res->clamav.inventory, r->content_file), quoted,
+                  sizeof(quoted));
+        snprintf(file, sizeof(file), " file=\"%s\"", quoted);
+    }
     log_info("mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
-             "virus=%s size=%llu ms=%ld reply=\"%s\"",
+             "virus=%s size=%llu ms=%ld reply=\"%s\"%s",
              env->mail_id, env->xforward.ident[0] ? env->xforward.ident : "-", env->mail_from,
              r->address, verdict_name(r->verdict), action_name(r->action), score,
              res->clamav.status == CLAMAV_INFECTED ? res->clamav.virus : "-",
-             (unsigned long long)spool_size(spool), ms, reply);
+             (unsigned long long)spool_size(spool), ms, reply, file);
 }
 
 /* The audit report (SPEC section 8), written before the replies go out;
