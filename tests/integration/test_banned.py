@@ -232,6 +232,14 @@ class BannedTest(h.DaemonTestCase):
         self.assertIn('encrypted="true"', report)
         self.assertIn('verdict="encrypted"', report)
 
+    def test_forged_encrypted_header_removed(self):
+        msg = mime(attach("notes.txt", b"text\n"), subject="forged")
+        msg = b"X-Lmtpscan-Encrypted: forged.zip/x\r\n" + msg
+        replies = self.send(msg, [LENIENT])
+        self.assertReplyRe(replies[0], h.delivered_re(LENIENT))
+        with open(self.d.stored(LENIENT)[0], "rb") as f:
+            self.assertEqual(h.header_values(f.read(), "X-Lmtpscan-Encrypted"), [])
+
     def test_rfc2231_continuation_split_name(self):
         # evil.e + xe: libclamav alone would see "rfc2231failure" or "evil.e"
         for disp in ("\r\n filename*0*=UTF-8''%65vil.e;\r\n filename*1*=xe",
