@@ -69,6 +69,7 @@ def setUpModule():
     run(["zip", "-q", "-r", "../many.zip", "."], many)
     if shutil.which("7z"):
         run(["7z", "a", "-bd", "-y", "s.7z", "docs/readme.txt", "docs/invoice.pdf.exe"], w)
+        run(["7z", "a", "-bd", "-y", "-psecret", "enc.7z", "docs/readme.txt"], w)
     FILES["w"] = w
 
 
@@ -152,11 +153,16 @@ class BannedTest(h.DaemonTestCase):
         return r"554 5\.7\.0 <%s> rejected: banned %s" % (re.escape(addr), re.escape(path))
 
     def report_of(self, subject):
-        """The report of the message with this subject."""
+        """The report of the message with this subject, checked against
+        conf/report.xsd."""
         for p in glob.glob(os.path.join(self.d.reports, "*", "*.xml")):
             with open(p, encoding="utf-8") as f:
                 text = f.read()
             if 'subject="%s"' % subject in text:
+                xsd = os.path.join(h.SOURCE_DIR, "conf", "report.xsd")
+                r = subprocess.run(["xmllint", "--noout", "--schema", xsd, p], timeout=60,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                self.assertEqual(r.returncode, 0, r.stdout.decode("utf-8", "replace"))
                 return text
         self.fail("no report for subject %r%s" % (subject, self._ctx()))
 
@@ -187,13 +193,14 @@ class BannedTest(h.DaemonTestCase):
         self.assertReplyRe(replies[0], self.banned_re(STRICT, "pdfexe.zip/docs/invoice.pdf.exe"))
         self.assertReplyRe(replies[1], r"250 2\.7\.0 <%s> quarantined %s" % (TYPES, MAIL_ID))
         self.assertReplyRe(replies[2], h.delivered_re(LENIENT))
-        env = glob.glob(os.path.join(self.d.quarantine, "*"))
-        text = ""
-        for p in env:
-            if not p.endswith(".eml"):
-                with open(p, "rb") as f:
-                    text += f.read().decode("utf-8", "replace")
-        self.assertIn("banned pdfexe.zip/docs/invoice.pdf.exe", text)
+        tool = os.path.join(h.BUILD_DIR, "admin", "lmtpscan")
+        r = subprocess.run([tool, "-c", self.d.conf_path, "quarantine", "list"], timeout=60,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertRegex(r.stdout.decode(), r"\tbanned pdfexe\.zip/docs/invoice\.pdf\.exe\n")
+        # one <file> per file, with the rule of the first recipient's policy that bans it
+        self.assertIn('<file path="pdfexe.zip/docs/invoice.pdf.exe" type="CL_TYPE_MSEXE" '
+                      'rule="*.exe" encrypted="false"/>', self.report_of("pdfexe"))
 
     def test_tar_gz_and_7z(self):
         msg = mime(attach("t.tar.gz", data("t.tar.gz")), subject="targz")
@@ -231,6 +238,12 @@ class BannedTest(h.DaemonTestCase):
         self.assertIn('path="enc.zip/docs/readme.txt"', report)
         self.assertIn('encrypted="true"', report)
         self.assertIn('verdict="encrypted"', report)
+        if not shutil.which("7z"):
+            self.skipTest("7z (p7zip-full) not installed")
+        msg = mime(attach("enc.7z", data("enc.7z")), subject="encrypted7z")
+        replies = self.send(msg, [ENC])
+        self.assertReplyRe(replies[0], r"554 5\.7\.0 <%s> rejected: encrypted "
+                                       r"enc\.7z/docs/readme\.txt" % re.escape(ENC))
 
     def test_forged_encrypted_header_removed(self):
         msg = mime(attach("notes.txt", b"text\n"), subject="forged")
