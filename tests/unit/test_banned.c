@@ -443,6 +443,31 @@ static void test_config_keys(void **state)
     }
 }
 
+static void test_config_needs_clamav(void **state)
+{
+    (void)state;
+    struct config *cfg = NULL;
+    char err[512];
+    static const char *const texts[] = {
+        "[clamav]\nenabled = no\n[policy default]\nbanned_names = *.exe\n",
+        "[policy default]\nvirus_scan = no\nbanned_types = CL_TYPE_ELF\n",
+        "[clamav]\nenabled = no\n[policy x]\nencrypted_action = reject\n",
+    };
+    static const char *const lines[] = {"t.conf:4", "t.conf:3", "t.conf:4"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        cfg = NULL;
+        if (config_load_string(texts[i], "t.conf", &cfg, err, sizeof(err)) == 0)
+            fail_msg("accepted: %s", texts[i]);
+        if (strstr(err, "[clamav] enabled = yes and virus_scan = yes") == NULL ||
+            strstr(err, lines[i]) == NULL)
+            fail_msg("message \"%s\" for %s", err, texts[i]);
+    }
+    /* clamav off and nothing banned: fine */
+    assert_int_equal(
+        config_load_string("[clamav]\nenabled = no\n", "t.conf", &cfg, err, sizeof(err)), 0);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_decide_per_recipient),
         cmocka_unit_test(test_undecodable),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_config_needs_clamav),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
