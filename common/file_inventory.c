@@ -68,6 +68,11 @@ long file_inventory_add(struct file_inventory *inv, const char *prefix, size_t p
         p[prefix_len] = '/';
     memcpy(p + prefix_len + sep, name, name_len);
     p[prefix_len + sep + name_len] = '\0';
+    /* a NUL inside a decoded name ("x.txt%00.exe") must not hide its end
+     * from the checks, which read C strings */
+    for (size_t i = 0; i < prefix_len + sep + name_len; i++)
+        if (p[i] == '\0')
+            p[i] = '?';
     f->path_off = (uint32_t)inv->text_len;
     f->path_len = (uint32_t)(need - 1);
     f->name_off = (uint32_t)(prefix_len + sep);

@@ -56,7 +56,8 @@ void file_inventory_free(struct file_inventory *inv);
 /*
  * Records a file whose path is prefix (may be empty) + "/" + name (the
  * separator only when both are non-empty); the name is cut to what fits
- * INVENTORY_PATH_MAX, keeping its end (the extension). Returns the new
+ * INVENTORY_PATH_MAX, keeping its end (the extension); a NUL byte in it
+ * becomes '?'. Returns the new
  * index, or -1 when a bound is reached (overflow is then set).
  */
 long file_inventory_add(struct file_inventory *inv, const char *prefix, size_t prefix_len,

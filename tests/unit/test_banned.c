@@ -182,6 +182,13 @@ static void test_inventory_bound(void **state)
     assert_true(strlen(file_inventory_path(&inv, 0)) <= INVENTORY_PATH_MAX);
     assert_true(content_glob_match("*.exe", file_inventory_name(&inv, 0)));
     file_inventory_free(&inv);
+
+    /* a NUL in a decoded name does not hide the extension after it */
+    file_inventory_init(&inv, 10);
+    assert_int_equal(file_inventory_add(&inv, "", 0, "x.txt\0.exe", 10, -1, 0, 1), 0);
+    assert_string_equal(file_inventory_name(&inv, 0), "x.txt?.exe");
+    assert_true(content_glob_match("*.exe", file_inventory_name(&inv, 0)));
+    file_inventory_free(&inv);
 }
 
 static long find_path(const struct file_inventory *inv, const char *path)
