@@ -110,7 +110,8 @@ int main(int argc, char **argv)
     runtime_install(cfg, scan);
     int status = server_run(config_path);
     relay_pool_close_all();
+    /* The engine goes with the last generation: a session still scanning
+     * after the bounded wait keeps it until it ends or the process exits. */
     runtime_shutdown();
-    scan_engine_free(scan);
     return status;
 }

@@ -42,8 +42,7 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
 
 /* The user to switch to: *out = NULL when the daemon keeps its identity
  * (not started as root, or user = root); -1 when it must not start. */
-static int switch_target(const struct config *cfg, struct passwd **out, char *err,
-                         size_t err_len)
+static int switch_target(const struct config *cfg, struct passwd **out, char *err, size_t err_len)
 {
     *out = NULL;
     if (geteuid() != 0 || strcmp(cfg->server.user, "root") == 0)

@@ -116,8 +116,7 @@ static int check_usable(const char *key, const char *dir, bool create, bool dry_
 
 int startup_checks(const struct config *cfg, bool dry_run, char *err, size_t err_len)
 {
-    if (check_usable("[server] spool_dir", cfg->server.spool_dir, true, dry_run, err, err_len) <
-        0)
+    if (check_usable("[server] spool_dir", cfg->server.spool_dir, true, dry_run, err, err_len) < 0)
         return -1;
     if (check_usable("[deliver] quarantine_dir", cfg->deliver.quarantine_dir, true, dry_run, err,
                      err_len) < 0)
