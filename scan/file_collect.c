@@ -90,6 +90,16 @@ static bool is_candidate(const struct scanned_file *f)
 static long match_listed(struct file_collect *fc, const char *name, unsigned level, int type)
 {
     struct file_inventory *inv = fc->inv;
+    /* the member listed just before (a MIME part, a tar member) */
+    if (fc->last_listed >= 0 && (size_t)fc->last_listed < inv->n) {
+        struct scanned_file *f = &inv->files[fc->last_listed];
+        if (is_candidate(f) && f->level == level &&
+            names_match(inv, (size_t)fc->last_listed, name)) {
+            f->type = (int16_t)type;
+            f->flags |= FILE_SEEN;
+            return fc->last_listed;
+        }
+    }
     while (fc->cursor < inv->n && !is_candidate(&inv->files[fc->cursor]))
         fc->cursor++;
     for (size_t k = fc->cursor; k < inv->n && k < fc->cursor + LOOKAHEAD; k++) {
@@ -160,6 +170,19 @@ void file_collect_listed(struct file_collect *fc, const char *container_type, co
             if (encrypted)
                 f->flags |= FILE_ENCRYPTED;
             return;
+        }
+    }
+    /* a MIME part the headers named already: the same file */
+    if (ct == clamav_type_index("CL_TYPE_MAIL")) {
+        for (size_t k = fc->hcursor; k < inv->n && k < fc->hcursor + LOOKAHEAD; k++) {
+            struct scanned_file *f = &inv->files[k];
+            if ((f->flags & FILE_FROM_HEADER) && !(f->flags & FILE_FROM_META) &&
+                f->level == c + 1 && names_match(inv, k, name)) {
+                f->flags |= FILE_FROM_META | (encrypted ? FILE_ENCRYPTED : 0);
+                fc->hcursor = k + 1;
+                fc->last_listed = (long)k;
+                return;
+            }
         }
     }
     unsigned flags = FILE_FROM_META | (encrypted ? FILE_ENCRYPTED : 0);

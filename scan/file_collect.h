@@ -5,7 +5,8 @@
  * read by mime_names) and the metadata callback (archive members with
  * their full in-archive name and encryption, also those libclamav does
  * not extract, such as encrypted ones). A member the metadata callback
- * listed and the inspection callback then saw is one entry.
+ * listed and the inspection callback then saw is one entry, and so is a
+ * MIME part whose name the headers gave when libclamav names it the same.
  *
  * The functions take the callbacks' arguments as plain values, so they are
  * testable without libclamav. One file_collect per scan; not thread-safe.
@@ -31,6 +32,7 @@ struct file_collect {
     unsigned depth;   /* level of the last inspected file */
     size_t cursor;    /* next listed member to match an inspected one */
     long last_listed; /* the last entry the metadata callback added */
+    size_t hcursor;   /* next MIME name from the headers a listed part may be */
 };
 
 void file_collect_init(struct file_collect *fc, struct file_inventory *inv);
