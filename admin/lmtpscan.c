@@ -10,11 +10,18 @@
  * one line per file:
  *   FILE: clamav=clean|infected(NAME)|limits|error(REASON)|not-run
  *         spamd=ham|spam|skipped|error(REASON)|not-run score=S/R
- * Exit status: 0 all clean, 1 something found (virus or spam), 2 an error
+ * then one line per file inside that the default policy bans or that is
+ * encrypted (SPEC section 10):
+ *   FILE: banned PATH type=TYPE rule=RULE [encrypted]
+ *   FILE: encrypted PATH type=TYPE
+ * Exit status: 0 all clean, 1 something found (virus, spam or a banned
+ * file), 2 an error
  * (bad usage, configuration, unreadable file, scanner failure).
  */
 #include "admin/admin_commands.h"
+#include "common/clamav_types.h"
 #include "common/config.h"
+#include "common/content_rules.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/spool.h"
@@ -61,7 +68,7 @@ static struct spool *spool_from_file(const char *path, const char *spool_dir)
 }
 
 /* Prints the result line; returns the file's exit status. */
-static int print_result(const char *path, const struct scan_result *res)
+static int print_result(const struct config *cfg, const char *path, const struct scan_result *res)
 {
     const struct clamav_result *cr = &res->clamav;
     int status = EXIT_CLEAN;
@@ -102,6 +109,27 @@ static int print_result(const char *path, const struct scan_result *res)
         printf("error(%s)", sr->error);
     }
     printf("\n");
+
+    /* the banned (under the default policy) and encrypted files */
+    const struct policy *p = config_find_policy(cfg, "default");
+    if (p == NULL)
+        p = config_default_policy();
+    for (size_t f = 0; f < cr->inventory.n; f++) {
+        const char *rule = p->virus_scan ? content_banned_rule(p, &cr->inventory, f) : NULL;
+        bool encrypted = (cr->inventory.files[f].flags & FILE_ENCRYPTED) != 0;
+        if (rule == NULL && !encrypted)
+            continue;
+        char fpath[INVENTORY_PATH_MAX + 1];
+        content_path_ascii(file_inventory_path(&cr->inventory, f), fpath, sizeof(fpath));
+        const char *type = clamav_type_name(cr->inventory.files[f].type);
+        if (rule != NULL) {
+            printf("%s: banned %s type=%s rule=%s%s\n", path, fpath, type[0] ? type : "-", rule,
+                   encrypted ? " encrypted" : "");
+            status = EXIT_FOUND;
+        } else {
+            printf("%s: encrypted %s type=%s\n", path, fpath, type[0] ? type : "-");
+        }
+    }
 
     if (cr->status == CLAMAV_ERROR || (sr != NULL && sr->status == SPAMD_ERROR))
         return EXIT_ERROR;
@@ -150,7 +178,7 @@ static int cmd_scan(const struct config *cfg, int argc, char **argv)
         if (r->policy == NULL)
             r->policy = policy_lookup(cfg, &r->addr);
         scan_message(se, cfg, &env, sp, &res);
-        rc = print_result(argv[i], &res);
+        rc = print_result(cfg, argv[i], &res);
         if (rc > worst)
             worst = rc;
         scan_result_free(&res);

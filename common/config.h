@@ -55,8 +55,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_LISTEN 16
-#define CONFIG_MAX_CIDR   64
+#define CONFIG_MAX_LISTEN       16
+#define CONFIG_MAX_CIDR         64
+#define POLICY_BANNED_NAMES_MAX 2048 /* bytes of a policy's banned_names globs */
+#define POLICY_BANNED_TYPES_MAX 64
 
 /* Per-recipient action (the result of policy) and the configured choices. */
 enum action {
@@ -91,6 +93,14 @@ struct policy {
     enum action scan_error_action; /* TEMPFAIL or DELIVER (pass) */
     enum action unchecked_action;  /* DELIVER QUARANTINE REJECT: mail a scan limit left
                                       unchecked (SPEC section 5) */
+    /* banned content and encrypted archives (SPEC section 10) */
+    char banned_names[POLICY_BANNED_NAMES_MAX];    /* globs, each NUL-terminated, the list
+                                                      ended by an empty one */
+    int16_t banned_types[POLICY_BANNED_TYPES_MAX]; /* clamav_types indices */
+    unsigned n_banned_types;
+    bool banned_double_extension;
+    enum action banned_action;    /* QUARANTINE DISCARD REJECT */
+    enum action encrypted_action; /* DELIVER QUARANTINE DISCARD REJECT */
 };
 
 struct recipient_rule {

@@ -3,11 +3,12 @@
  * once the whole file is read (see config.h for the list): [recipients]
  * rules name existing policies and no address twice; at least one
  * listener and none twice; what each delivery mode, relay SASL, spamd,
- * ClamAV and spam_scan need. An error is reported at the line of the
+ * ClamAV, spam_scan and the banned-content keys need. An error is reported at the line of the
  * first of the keys involved that the file set.
  */
 #include "common/config_loader.h"
 
+#include "common/content_rules.h"
 #include "common/xalloc.h"
 
 #include <stdio.h>
@@ -96,6 +97,37 @@ static void check_listeners(struct loader *ld)
     }
 }
 
+/* Banned-content and encrypted checks run in the libclamav pass: a policy
+ * that sets them without ClamAV scanning its mail would check nothing. */
+static void check_banned(struct loader *ld)
+{
+    static const char *const keys[] = {"banned_names", "banned_types", "banned_double_extension",
+                                       "encrypted_action"};
+    const struct config *cfg = ld->cfg;
+    for (size_t i = 0; i < cfg->n_policies; i++) {
+        const struct policy *p = &cfg->policies[i];
+        if (!content_policy_checks(p) && p->encrypted_action == ACTION_DELIVER)
+            continue;
+        if (cfg->clamav.enabled && p->virus_scan)
+            continue;
+        int line = 0;
+        const char *key = keys[0];
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && line == 0; k++) {
+            int idx = config_key_index(SEC_POLICY, keys[k]);
+            if (idx >= 0 && ld->policy_seen[i][idx] != 0) {
+                line = ld->policy_seen[i][idx];
+                key = keys[k];
+            }
+        }
+        char label[80];
+        snprintf(label, sizeof(label), "policy %s", p->name);
+        config_fail(ld, line, label, key,
+                    "banned and encrypted checks run while ClamAV scans: they need [clamav] "
+                    "enabled = yes and virus_scan = yes");
+        return;
+    }
+}
+
 void config_check_cross_keys(struct loader *ld)
 {
     const struct config *cfg = ld->cfg;
@@ -149,4 +181,5 @@ void config_check_cross_keys(struct loader *ld)
             return;
         }
     }
+    check_banned(ld);
 }

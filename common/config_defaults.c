@@ -29,6 +29,11 @@ static const struct policy default_policy = {
     .subject_tag = "",
     .scan_error_action = ACTION_TEMPFAIL,
     .unchecked_action = ACTION_DELIVER,
+    .banned_names = "",
+    .n_banned_types = 0,
+    .banned_double_extension = false,
+    .banned_action = ACTION_QUARANTINE,
+    .encrypted_action = ACTION_DELIVER,
 };
 
 const struct policy *config_default_policy(void)

@@ -78,6 +78,12 @@ static const struct choice unchecked_action_choices[] = {{"deliver", ACTION_DELI
                                                          {"reject", ACTION_REJECT},
                                                          {NULL, 0}};
 
+static const struct choice encrypted_action_choices[] = {{"deliver", ACTION_DELIVER},
+                                                         {"quarantine", ACTION_QUARANTINE},
+                                                         {"discard", ACTION_DISCARD},
+                                                         {"reject", ACTION_REJECT},
+                                                         {NULL, 0}};
+
 static const struct key_def server_keys[] = {
     K_FN("listen", config_parse_listen_key, 0, KEY_EMPTY_OK),
     K_FN("smtp_listen", config_parse_listen_key, 0, KEY_EMPTY_OK),
@@ -180,6 +186,12 @@ static const struct key_def policy_keys[] = {
            error_action_choices),
     K_ENUM("unchecked_action", POL_OFF(unchecked_action), POL_SIZE(unchecked_action),
            unchecked_action_choices),
+    K_FN("banned_names", config_parse_banned_names_key, 0, KEY_EMPTY_OK),
+    K_FN("banned_types", config_parse_banned_types_key, 0, KEY_EMPTY_OK),
+    K_BOOL("banned_double_extension", POL_OFF(banned_double_extension)),
+    K_ENUM("banned_action", POL_OFF(banned_action), POL_SIZE(banned_action), block_action_choices),
+    K_ENUM("encrypted_action", POL_OFF(encrypted_action), POL_SIZE(encrypted_action),
+           encrypted_action_choices),
     K_END,
 };
 

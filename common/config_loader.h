@@ -169,6 +169,12 @@ int config_parse_listen_key(const struct key_def *kd, void *base, const char *va
                             size_t whylen);
 int config_parse_cidr_key(const struct key_def *kd, void *base, const char *value, char *why,
                           size_t whylen);
+/* [policy] banned_names: comma-separated globs (fnmatch syntax);
+ * banned_types: comma-separated libclamav type names (clamav_types.h). */
+int config_parse_banned_names_key(const struct key_def *kd, void *base, const char *value,
+                                  char *why, size_t whylen);
+int config_parse_banned_types_key(const struct key_def *kd, void *base, const char *value,
+                                  char *why, size_t whylen);
 int config_parse_string_key(const struct key_def *kd, void *base, const char *value, char *why,
                             size_t whylen);
 

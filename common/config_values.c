@@ -8,6 +8,7 @@
  */
 #include "common/config_loader.h"
 
+#include "common/clamav_types.h"
 #include "common/text.h"
 #include "common/xalloc.h"
 
@@ -434,6 +435,78 @@ int config_parse_cidr_key(const struct key_def *kd, void *base, const char *valu
     cfg->server.n_allow_from = 0;
     if (for_each_item(value, cidr_item, cfg, why, whylen) != 0) {
         cfg->server.n_allow_from = 0;
+        return -1;
+    }
+    return 0;
+}
+
+struct names_list {
+    char *buf;
+    size_t len; /* bytes used, without the final empty item */
+};
+
+static int banned_name_item(const char *text, void *arg, char *why, size_t whylen)
+{
+    struct names_list *nl = arg;
+    size_t n = strlen(text);
+    if (strchr(text, '/') != NULL) {
+        snprintf(why, whylen, "\"%s\": a glob matches the last path component, without '/'", text);
+        return -1;
+    }
+    if (nl->len + n + 2 > POLICY_BANNED_NAMES_MAX) {
+        snprintf(why, whylen, "the list is longer than %d bytes", POLICY_BANNED_NAMES_MAX - 2);
+        return -1;
+    }
+    memcpy(nl->buf + nl->len, text, n + 1);
+    nl->len += n + 1;
+    nl->buf[nl->len] = '\0';
+    return 0;
+}
+
+int config_parse_banned_names_key(const struct key_def *kd, void *base, const char *value,
+                                  char *why, size_t whylen)
+{
+    struct policy *p = base;
+    struct names_list nl = {p->banned_names, 0};
+    (void)kd;
+    memset(p->banned_names, 0, sizeof(p->banned_names));
+    if (text_has_control(value)) {
+        snprintf(why, whylen, "control characters are not allowed");
+        return -1;
+    }
+    if (for_each_item(value, banned_name_item, &nl, why, whylen) != 0) {
+        memset(p->banned_names, 0, sizeof(p->banned_names));
+        return -1;
+    }
+    return 0;
+}
+
+static int banned_type_item(const char *text, void *arg, char *why, size_t whylen)
+{
+    struct policy *p = arg;
+    int t = clamav_type_index(text);
+    if (t == CLAMAV_TYPE_UNKNOWN) {
+        snprintf(why, whylen,
+                 "\"%s\" is not a file type libclamav reports (e.g. CL_TYPE_MSEXE, CL_TYPE_ELF)",
+                 text);
+        return -1;
+    }
+    if (p->n_banned_types >= POLICY_BANNED_TYPES_MAX) {
+        snprintf(why, whylen, "too many types (at most %d)", POLICY_BANNED_TYPES_MAX);
+        return -1;
+    }
+    p->banned_types[p->n_banned_types++] = (int16_t)t;
+    return 0;
+}
+
+int config_parse_banned_types_key(const struct key_def *kd, void *base, const char *value,
+                                  char *why, size_t whylen)
+{
+    struct policy *p = base;
+    (void)kd;
+    p->n_banned_types = 0;
+    if (for_each_item(value, banned_type_item, p, why, whylen) != 0) {
+        p->n_banned_types = 0;
         return -1;
     }
     return 0;

@@ -59,6 +59,10 @@ const char *verdict_name(enum verdict v)
         return "virus";
     case VERDICT_UNCHECKED:
         return "unchecked";
+    case VERDICT_BANNED:
+        return "banned";
+    case VERDICT_ENCRYPTED:
+        return "encrypted";
     }
     return "?";
 }

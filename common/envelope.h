@@ -42,7 +42,15 @@ struct xforward {
     char source[8];
 };
 
-enum verdict { VERDICT_CLEAN, VERDICT_SPAM, VERDICT_VIRUS, VERDICT_UNCHECKED };
+enum verdict {
+    VERDICT_CLEAN,
+    VERDICT_SPAM,
+    VERDICT_VIRUS,
+    VERDICT_UNCHECKED,
+    VERDICT_BANNED,    /* a file the policy bans (SPEC section 10) */
+    VERDICT_ENCRYPTED, /* an encrypted file, encrypted_action not deliver */
+};
+#define VERDICT_COUNT (VERDICT_ENCRYPTED + 1)
 
 struct recipient {
     char address[ADDRESS_MAX + 1]; /* as given, without <> */
@@ -58,10 +66,13 @@ struct recipient {
     /* filled by the pipeline */
     enum verdict verdict;
     enum action action;
-    struct outcome outcome; /* what happened; formatted into the
-                               reply only by outcome_format() */
-    char *destination;      /* Maildir file, relay reply, quarantine
-                               file (owned, NULL until stored) */
+    bool has_content_file;    /* banned/encrypted: which inventory file */
+    size_t content_file;      /*   (index into the clamav inventory) */
+    const char *content_rule; /* banned: the rule (policy-owned or static) */
+    struct outcome outcome;   /* what happened; formatted into the
+                                 reply only by outcome_format() */
+    char *destination;        /* Maildir file, relay reply, quarantine
+                                 file (owned, NULL until stored) */
 };
 
 struct envelope {

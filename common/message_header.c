@@ -14,8 +14,8 @@
 #include <strings.h>
 
 static const char *const dropped_fields[] = {
-    "X-Spam-Flag",  "X-Spam-Status", "X-Spam-Score",
-    "X-Spam-Level", "X-Spam-Report", "X-Virus-Scanned",
+    "X-Spam-Flag",   "X-Spam-Status",   "X-Spam-Score",         "X-Spam-Level",
+    "X-Spam-Report", "X-Virus-Scanned", "X-Lmtpscan-Encrypted", /* ours, SPEC section 10 */
 };
 
 enum field_kind {

@@ -15,7 +15,7 @@
 #define GET(x)    atomic_load_explicit(&(x), memory_order_relaxed)
 
 #define N_PROTO   2
-#define N_VERDICT (VERDICT_UNCHECKED + 1)
+#define N_VERDICT VERDICT_COUNT
 #define N_ACTION  (ACTION_TEMPFAIL + 1)
 #define N_CLASS   3 /* 2xx 4xx 5xx */
 

@@ -25,6 +25,8 @@ static const struct kind_info kinds[] = {
     [OUTCOME_REJECTED_VIRUS] = {554, "5.7.0"},
     [OUTCOME_REJECTED_SPAM] = {554, "5.7.1"},
     [OUTCOME_REJECTED_UNCHECKED] = {554, "5.7.0"},
+    [OUTCOME_REJECTED_BANNED] = {554, "5.7.0"},
+    [OUTCOME_REJECTED_ENCRYPTED] = {554, "5.7.0"},
     [OUTCOME_SCAN_FAILED] = {451, "4.3.0"},
     [OUTCOME_DEFERRED] = {451, "4.3.0"},
     [OUTCOME_TOO_BIG] = {552, "5.3.4"},
@@ -67,7 +69,8 @@ int outcome_class(const struct outcome *o)
 bool outcome_is_policy(const struct outcome *o)
 {
     return o->kind == OUTCOME_REJECTED_VIRUS || o->kind == OUTCOME_REJECTED_SPAM ||
-           o->kind == OUTCOME_REJECTED_UNCHECKED;
+           o->kind == OUTCOME_REJECTED_UNCHECKED || o->kind == OUTCOME_REJECTED_BANNED ||
+           o->kind == OUTCOME_REJECTED_ENCRYPTED;
 }
 
 bool outcome_is_delivery_failure(const struct outcome *o)
@@ -108,6 +111,12 @@ void outcome_format(const struct outcome *o, const char *address, const char *ma
         return;
     case OUTCOME_REJECTED_UNCHECKED:
         snprintf(p, left, "rejected: unchecked: %s", o->detail);
+        return;
+    case OUTCOME_REJECTED_BANNED:
+        snprintf(p, left, "rejected: banned %s", o->detail);
+        return;
+    case OUTCOME_REJECTED_ENCRYPTED:
+        snprintf(p, left, "rejected: encrypted %s", o->detail);
         return;
     case OUTCOME_SCAN_FAILED:
         snprintf(p, left, "scan failed, try again later");

@@ -27,6 +27,8 @@ enum outcome_kind {
     OUTCOME_REJECTED_VIRUS,     /* 554 5.7.0; detail: the virus name(s) */
     OUTCOME_REJECTED_SPAM,      /* 554 5.7.1 */
     OUTCOME_REJECTED_UNCHECKED, /* 554 5.7.0; detail: why the scan was cut short */
+    OUTCOME_REJECTED_BANNED,    /* 554 5.7.0; detail: the banned file's path */
+    OUTCOME_REJECTED_ENCRYPTED, /* 554 5.7.0; detail: the encrypted file's path */
     OUTCOME_SCAN_FAILED,        /* 451 4.3.0 a scanner failed (tempfail) */
     OUTCOME_DEFERRED,           /* 451 4.3.0 SMTP: held back because another
                                    recipient's outcome was a 4xx known before

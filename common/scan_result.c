@@ -16,6 +16,7 @@ void scan_result_free(struct scan_result *res)
     res->spamd = NULL;
     res->rcpt_spamd = NULL;
     res->n_spamd = 0;
+    file_inventory_free(&res->clamav.inventory);
 }
 
 const char *spam_engine_name(enum spam_engine e)

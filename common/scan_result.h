@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/mail_id.h"
+#include "common/file_inventory.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +33,10 @@ struct clamav_result {
     bool engine_loading; /* error because a blocking reload is loading the
                             database: 451 4.3.0 whatever scan_error_action */
     unsigned duration_ms;
-    uint64_t duration_us; /* the same, for the stage timings */
+    uint64_t duration_us;            /* the same, for the stage timings */
+    struct file_inventory inventory; /* every file libclamav met (SPEC
+                                        section 10); overflow: status is
+                                        CLAMAV_LIMITS */
 };
 
 enum spamd_status { SPAMD_NOT_RUN, SPAMD_HAM, SPAMD_SPAM, SPAMD_SKIPPED, SPAMD_ERROR };
@@ -58,8 +62,8 @@ struct spamd_result {
     char action[32];  /* rspamd: its action ("reject", "add header", ...); else "" */
     char version[64]; /* what the engine said of its version ("rspamd/3.4"), or "" */
     char reused_from[MAIL_ID_LEN + 1]; /* verdict reuse: the mail that was scanned, or "" */
-    uint64_t wait_us;    /* waiting for a free spamd connection */
-    uint64_t request_us; /* the request itself, after the wait */
+    uint64_t wait_us;                  /* waiting for a free spamd connection */
+    uint64_t request_us;               /* the request itself, after the wait */
 };
 
 /* The engine's name as the report and the log write it. */
@@ -75,7 +79,8 @@ struct scan_result {
     uint64_t scan_us;   /* the whole scanning stage, wall time */
 };
 
-/* Frees what a scan allocated in res (spamd results and rules); res may
+/* Frees what a scan allocated in res (spamd results and rules, the file
+ * inventory); res may
  * be zeroed or NULL. */
 void scan_result_free(struct scan_result *res);
 

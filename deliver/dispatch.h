@@ -6,9 +6,9 @@
  * copy per delivered or junked recipient (maildir mode), one relay
  * transaction per group of byte-identical copies (relay mode), nothing
  * for discarded ones; and it sets each of those recipients' outcome and
- * destination, and env->timings' delivery and relay durations. Recipients whose action is reject or tempfail keep the
- * outcome the decision gave them. It knows no session and writes no
- * reply text: the daemon and `lmtpscan quarantine release` both call it.
+ * destination, and env->timings' delivery and relay durations. Recipients whose action is reject or
+ * tempfail keep the outcome the decision gave them. It knows no session and writes no reply text:
+ * the daemon and `lmtpscan quarantine release` both call it.
  *
  * Also the SMTP post-step: dispatch_notify_failures() sends the DSN a
  * sender is owed when the message is accepted as a whole but some

@@ -9,11 +9,13 @@
  * durable_file, so a reader sees either no report or a whole one.
  */
 #include "deliver/report.h"
+#include "common/clamav_types.h"
+#include "common/content_rules.h"
 #include "common/mail_id.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "deliver/report_store.h"
-#include "deliver/rfc2047.h"
+#include "common/rfc2047.h"
 #include "deliver/xml_text.h"
 
 #include <errno.h>
@@ -301,7 +303,42 @@ static const char *clamav_result_name(enum clamav_status st)
     return "error";
 }
 
-static void write_clamav(struct writer *wr, const struct scan_result *res)
+/* The banned and encrypted files of the inventory (SPEC section 10): a
+ * file is listed when any recipient's policy bans it (its rule: the first
+ * such policy's) or when it is encrypted. */
+static void write_files(struct writer *wr, const struct envelope *env,
+                        const struct clamav_result *c)
+{
+    const struct policy *pols[16];
+    size_t n_pols = 0;
+
+    for (size_t i = 0; i < env->n_rcpts && n_pols < 16; i++) {
+        const struct policy *p = env->rcpts[i].policy;
+        bool seen = p == NULL || !p->virus_scan || !content_policy_checks(p);
+        for (size_t k = 0; k < n_pols && !seen; k++)
+            seen = pols[k] == p;
+        if (!seen)
+            pols[n_pols++] = p;
+    }
+    for (size_t f = 0; f < c->inventory.n; f++) {
+        const char *rule = NULL;
+        for (size_t k = 0; k < n_pols && rule == NULL; k++)
+            rule = content_banned_rule(pols[k], &c->inventory, f);
+        bool encrypted = (c->inventory.files[f].flags & FILE_ENCRYPTED) != 0;
+        if (rule == NULL && !encrypted)
+            continue;
+        w_start(wr, "file");
+        w_attr(wr, "path", file_inventory_path(&c->inventory, f));
+        w_attr_opt(wr, "type", clamav_type_name(c->inventory.files[f].type));
+        if (rule != NULL)
+            w_attr(wr, "rule", rule);
+        w_attr(wr, "encrypted", encrypted ? "true" : "false");
+        w_end(wr);
+    }
+}
+
+static void write_clamav(struct writer *wr, const struct envelope *env,
+                         const struct scan_result *res)
 {
     const struct clamav_result *c = &res->clamav;
     if (c->status == CLAMAV_NOT_RUN)
@@ -333,6 +370,7 @@ static void write_clamav(struct writer *wr, const struct scan_result *res)
             p = comma != NULL ? comma + 1 : end;
         }
     }
+    write_files(wr, env, c);
     w_end(wr);
 }
 
@@ -443,7 +481,7 @@ static void write_document(struct writer *wr, const struct config *cfg, const st
     write_envelope(wr, env);
     write_message(wr, mh, msg);
     write_timings(wr, &env->timings);
-    write_clamav(wr, res);
+    write_clamav(wr, env, res);
     for (size_t k = 0; k < res->n_spamd; k++)
         write_spamd(wr, &res->spamd[k]);
     for (size_t i = 0; i < env->n_rcpts; i++)

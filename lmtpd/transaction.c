@@ -6,6 +6,7 @@
 #include "lmtpd/transaction.h"
 
 #include "common/clock.h"
+#include "common/file_inventory.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/message_header.h"
@@ -146,9 +147,17 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
     char virus[LOG_VALUE_SIZE(sizeof(res->clamav.virus))];
     outcome_format(&r->outcome, r->address, env->mail_id, line, sizeof(line));
     log_quoted(line, reply, sizeof(reply));
+    /* banned / encrypted: the file's path (SPEC section 10) */
+    char file[LOG_VALUE_SIZE(INVENTORY_PATH_MAX) + 16] = "";
+    if (r->has_content_file && r->content_file < res->clamav.inventory.n) {
+        char quoted[LOG_VALUE_SIZE(INVENTORY_PATH_MAX)];
+        log_quoted(file_inventory_path(&res->clamav.inventory, r->content_file), quoted,
+                   sizeof(quoted));
+        snprintf(file, sizeof(file), " file=\"%s\"", quoted);
+    }
     log_info(
         "mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
-        "virus=%s size=%llu ms=%llu reply=\"%s\" timings=receive:%llu,scan:%llu,clamav:%llu,"
+        "virus=%s size=%llu ms=%llu reply=\"%s\"%s timings=receive:%llu,scan:%llu,clamav:%llu,"
         "spam_wait:%llu,spam:%llu,delivery:%llu,relay:%llu",
         env->mail_id,
         env->xforward.ident[0] ? log_value(env->xforward.ident, ident, sizeof(ident)) : "-",
@@ -156,7 +165,7 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
         verdict_name(r->verdict), action_name(r->action), score,
         res->clamav.status == CLAMAV_INFECTED ? log_value(res->clamav.virus, virus, sizeof(virus))
                                               : "-",
-        (unsigned long long)spool_size(spool), MS(tm->total_us), reply, MS(tm->receive_us),
+        (unsigned long long)spool_size(spool), MS(tm->total_us), reply, file, MS(tm->receive_us),
         MS(tm->scan_us), MS(tm->clamav_us), MS(tm->spam_wait_us), MS(tm->spam_us),
         MS(tm->delivery_us), MS(tm->relay_us));
 }
@@ -181,7 +190,21 @@ static void scan_timings(struct timings *tm, const struct scan_result *res)
 
 static int verdict_rank(enum verdict v)
 {
-    return v == VERDICT_VIRUS ? 3 : v == VERDICT_SPAM ? 2 : v == VERDICT_UNCHECKED ? 1 : 0;
+    switch (v) {
+    case VERDICT_VIRUS:
+        return 5;
+    case VERDICT_BANNED:
+        return 4;
+    case VERDICT_ENCRYPTED:
+        return 3;
+    case VERDICT_SPAM:
+        return 2;
+    case VERDICT_UNCHECKED:
+        return 1;
+    case VERDICT_CLEAN:
+        break;
+    }
+    return 0;
 }
 
 /* The message's counters and stage observations (common/metrics.h). */

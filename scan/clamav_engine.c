@@ -14,6 +14,7 @@
 #include "common/metrics.h"
 #include "common/timings.h"
 #include "common/xalloc.h"
+#include "scan/file_collect.h"
 
 #include <clamav.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ struct clamav_ref {
     struct cl_engine *engine;
     unsigned refs; /* the holder's reference + one per scan */
     unsigned signatures;
+    unsigned max_files; /* the inventory's bound: [clamav] max_files */
 };
 
 enum engine_state { STATE_NONE, STATE_READY, STATE_LOADING, STATE_FAILED };
@@ -83,11 +85,45 @@ void clamav_settings_from_config(const struct config *cfg, struct clamav_setting
     out->scan_timeout = cfg->server.scan_timeout;
 }
 
-/* Per-scan context of the virus-found callback: libclamav does not always
- * return the name of a heuristic alert (limits) through virname. */
+/* Per-scan context of the callbacks (the context argument of
+ * cl_scandesc_callback, so each scan has its own on the shared engine):
+ * the virus-found callback keeps the last name (libclamav does not always
+ * return the name of a heuristic alert through virname); the inspection
+ * and metadata callbacks fill the scan's file inventory. */
 struct scan_ctx {
     char last[256];
+    struct file_collect collect;
 };
+
+static cl_error_t on_file_inspection(int fd, const char *type, const char **ancestors,
+                                     size_t parent_file_size, const char *file_name,
+                                     size_t file_size, const char *file_buffer,
+                                     uint32_t recursion_level, uint32_t layer_attributes,
+                                     void *context)
+{
+    struct scan_ctx *ctx = context;
+    (void)fd;
+    (void)ancestors;
+    (void)parent_file_size;
+    (void)layer_attributes;
+    if (ctx != NULL)
+        file_collect_inspect(&ctx->collect, type, file_name, recursion_level, file_buffer,
+                             file_size);
+    return CL_CLEAN;
+}
+
+static cl_error_t on_meta(const char *container_type, unsigned long fsize_container,
+                          const char *filename, unsigned long fsize_real, int is_encrypted,
+                          unsigned int filepos_container, void *context)
+{
+    struct scan_ctx *ctx = context;
+    (void)fsize_container;
+    (void)fsize_real;
+    (void)filepos_container;
+    if (ctx != NULL)
+        file_collect_listed(&ctx->collect, container_type, filename, is_encrypted);
+    return CL_CLEAN;
+}
 
 static void on_virus_found(int fd, const char *virname, void *context)
 {
@@ -139,6 +175,11 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
         (scantime_ms > 0 &&
          set_num(e, CL_ENGINE_MAX_SCANTIME, scantime_ms, "scan_timeout", err, errlen) < 0))
         goto free_engine;
+    /* The file inventory (banned content) must see every file of every
+     * message: a file libclamav cached as clean would be skipped, callbacks
+     * included. */
+    if (set_num(e, CL_ENGINE_DISABLE_CACHE, 1, "the clean-file cache", err, errlen) < 0)
+        goto free_engine;
     /* libclamav makes a temporary directory for every scan: on a tmpfs
      * that costs no disk metadata writes. */
     if (s->clamav.tmp_dir[0] != '\0') {
@@ -156,6 +197,8 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
         goto free_engine;
     }
     cl_engine_set_clcb_virus_found(e, on_virus_found);
+    cl_engine_set_clcb_file_inspection(e, on_file_inspection);
+    cl_engine_set_clcb_meta(e, on_meta);
     rc = cl_engine_compile(e);
     if (rc != CL_SUCCESS) {
         snprintf(err, errlen, "clamav: compiling %s: %s", s->clamav.database, cl_strerror(rc));
@@ -167,6 +210,7 @@ static struct clamav_ref *load_engine(const struct clamav_settings *s, char *err
     ref->refs = 1;
     ref->signatures = signo;
     metrics_clamav_loaded(signo, timings_us_between(load_start, mono_now()));
+    ref->max_files = s->clamav.max_files;
     return ref;
 
 free_engine:
@@ -429,6 +473,10 @@ void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
     cl_error_t rc;
     int fd = spool_fd(msg);
 
+    file_inventory_free(&out->inventory);
+    file_inventory_init(&out->inventory, ref->max_files);
+    file_collect_init(&ctx.collect, &out->inventory);
+
     memset(&opts, 0, sizeof(opts));
     opts.general = CL_SCAN_GENERAL_HEURISTICS;
     opts.parse = ~0u;
@@ -467,6 +515,13 @@ void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
     } else {
         out->status = CLAMAV_ERROR;
         snprintf(out->reason, sizeof(out->reason), "%s", cl_strerror(rc));
+    }
+    /* past the inventory's bound the banned check is incomplete: unchecked,
+     * never clean */
+    if (out->status == CLAMAV_CLEAN && out->inventory.overflow) {
+        out->status = CLAMAV_LIMITS;
+        snprintf(out->reason, sizeof(out->reason), "file inventory over %zu files",
+                 out->inventory.max_files);
     }
 }
 

@@ -15,6 +15,9 @@
  * concurrent mode), no engine while loading or after a failed blocking
  * reload (scans report CLAMAV_ERROR), libclamav scan errors (CLAMAV_ERROR),
  * scan limits (CLAMAV_LIMITS).
+ * The engine has libclamav's file-inspection and metadata callbacks set
+ * (banned content, SPEC section 10) and its clean-file cache off, so
+ * every scan sees every file.
  */
 #ifndef LMTPSCAN_CLAMAV_ENGINE_H
 #define LMTPSCAN_CLAMAV_ENGINE_H
@@ -55,7 +58,11 @@ struct clamav_ref *clamav_engine_acquire(struct clamav_engine *ce, char *why, si
 void clamav_engine_release(struct clamav_engine *ce, struct clamav_ref *ref);
 unsigned clamav_ref_signatures(const struct clamav_ref *ref);
 
-/* Scans the finished spool with ref; fills status, virus/reason. */
+/* Scans the finished spool with ref; fills status, virus/reason and
+ * out->inventory (every file libclamav met, bounded by max_files; past
+ * the bound the status is CLAMAV_LIMITS). The inventory's storage is
+ * freed first and belongs to out afterwards: free it with
+ * file_inventory_free() or scan_result_free(). */
 void clamav_ref_scan(const struct clamav_ref *ref, const struct spool *msg,
                      struct clamav_result *out);
 

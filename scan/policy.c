@@ -6,6 +6,11 @@
  * asks for (virus_scan -> ClamAV, spam_scan -> the result of its
  * spam_engine, spamd or rspamd, mapped onto one model):
  *   1. ClamAV infected                  -> virus, virus_action
+ *   1b. a file of ClamAV's inventory the policy bans (banned_names,
+ *      banned_types, banned_double_extension; SPEC section 10)
+ *                                       -> banned, banned_action
+ *   1c. an encrypted file, encrypted_action not deliver
+ *                                       -> encrypted, encrypted_action
  *   2. a scanner error                  -> unchecked, scan_error_action
  *      (ClamAV "engine loading" during a blocking reload: always tempfail)
  *   3. spamd score >= spam_block_level  -> spam, spam_block_action
@@ -19,13 +24,20 @@
  *   6. nothing ran (scanners disabled by configuration or policy, or only
  *      a skipped spamd)                 -> unchecked, deliver
  *
- * Headers: X-Virus-Scanned when ClamAV scanned the message for this
+ * A limit that cut the scan or the inventory short makes the message
+ * unchecked (4.), so a banned check that could not see everything never
+ * ends in clean. The inventory is walked once per distinct policy.
+ *
+ * Headers: X-Lmtpscan-Encrypted: PATH when the policy delivers encrypted
+ * files and there is one; X-Virus-Scanned when ClamAV scanned the message for this
  * recipient (clean or infected: the complete-scan line; limits: the
  * "unchecked: REASON" line; none on error); X-Spam-* when spamd answered
  * for this recipient and the score is >= spam_header_level.
  * Pure, thread-safe.
  */
 #include "scan/policy.h"
+
+#include "common/content_rules.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -107,16 +119,67 @@ static bool is_blocked(const struct policy *p, const struct spamd_result *sr)
     return sr->score >= p->spam_block_level;
 }
 
+/* What a policy's banned check found: computed once per distinct policy
+ * of the transaction (policies are few, recipients many). */
+struct content_memo {
+    const struct policy *policy;
+    long banned; /* inventory index or -1 */
+    const char *rule;
+};
+
+#define MEMO_MAX 16
+
+static void content_check(const struct policy *p, const struct clamav_result *cr,
+                          struct content_memo *memo, size_t *n_memo, long *banned,
+                          const char **rule)
+{
+    *banned = -1;
+    *rule = NULL;
+    if (cr == NULL || !content_policy_checks(p))
+        return;
+    for (size_t k = 0; k < *n_memo; k++) {
+        if (memo[k].policy == p) {
+            *banned = memo[k].banned;
+            *rule = memo[k].rule;
+            return;
+        }
+    }
+    *banned = content_first_banned(p, &cr->inventory, rule);
+    if (*n_memo < MEMO_MAX)
+        memo[(*n_memo)++] = (struct content_memo){p, *banned, *rule};
+}
+
 static void decide_one(const struct policy *p, const struct clamav_result *cr,
-                       const struct spamd_result *sr, struct recipient *r)
+                       const struct spamd_result *sr, long banned, const char *rule,
+                       struct recipient *r)
 {
     r->verdict = VERDICT_UNCHECKED;
     r->action = ACTION_DELIVER;
+    r->has_content_file = false;
+    r->content_rule = NULL;
 
     if (cr != NULL && cr->status == CLAMAV_INFECTED) {
         r->verdict = VERDICT_VIRUS;
         r->action = p->virus_action;
         return;
+    }
+    if (banned >= 0) {
+        r->verdict = VERDICT_BANNED;
+        r->action = p->banned_action;
+        r->has_content_file = true;
+        r->content_file = (size_t)banned;
+        r->content_rule = rule;
+        return;
+    }
+    if (cr != NULL && p->encrypted_action != ACTION_DELIVER) {
+        long enc = content_first_encrypted(&cr->inventory);
+        if (enc >= 0) {
+            r->verdict = VERDICT_ENCRYPTED;
+            r->action = p->encrypted_action;
+            r->has_content_file = true;
+            r->content_file = (size_t)enc;
+            return;
+        }
     }
     if ((cr != NULL && cr->status == CLAMAV_ERROR) || (sr != NULL && sr->status == SPAMD_ERROR)) {
         r->action = (cr != NULL && cr->status == CLAMAV_ERROR && cr->engine_loading)
@@ -151,8 +214,16 @@ static void decide_outcome(const struct clamav_result *cr, struct recipient *r)
     if (r->action == ACTION_TEMPFAIL) {
         outcome_set(&r->outcome, OUTCOME_SCAN_FAILED, cr != NULL ? cr->reason : NULL);
     } else if (r->action == ACTION_REJECT) {
+        char path[OUTCOME_DETAIL_MAX];
+        if (r->has_content_file && cr != NULL)
+            content_path_ascii(file_inventory_path(&cr->inventory, r->content_file), path,
+                               sizeof(path));
         if (r->verdict == VERDICT_VIRUS)
             outcome_set(&r->outcome, OUTCOME_REJECTED_VIRUS, cr->virus);
+        else if (r->verdict == VERDICT_BANNED && cr != NULL)
+            outcome_set(&r->outcome, OUTCOME_REJECTED_BANNED, path);
+        else if (r->verdict == VERDICT_ENCRYPTED && cr != NULL)
+            outcome_set(&r->outcome, OUTCOME_REJECTED_ENCRYPTED, path);
         else if (r->verdict == VERDICT_SPAM)
             outcome_set(&r->outcome, OUTCOME_REJECTED_SPAM, NULL);
         else
@@ -162,11 +233,17 @@ static void decide_outcome(const struct clamav_result *cr, struct recipient *r)
 
 void policy_decide(struct envelope *env, const struct scan_result *res)
 {
+    struct content_memo memo[MEMO_MAX];
+    size_t n_memo = 0;
+
     for (size_t i = 0; i < env->n_rcpts; i++) {
         struct recipient *r = &env->rcpts[i];
         const struct policy *p = r->policy;
         const struct clamav_result *cr = rcpt_clamav(p, res);
-        decide_one(p, cr, rcpt_spamd(p, res, i), r);
+        long banned;
+        const char *rule;
+        content_check(p, cr, memo, &n_memo, &banned, &rule);
+        decide_one(p, cr, rcpt_spamd(p, res, i), banned, rule, r);
         decide_outcome(cr, r);
     }
 }
@@ -175,15 +252,29 @@ void policy_quarantine_reason(const struct envelope *env, const struct scan_resu
                               size_t out_len)
 {
     bool virus = false, spam = false;
+    const struct recipient *banned = NULL, *encrypted = NULL;
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
         if (r->action != ACTION_QUARANTINE)
             continue;
         virus |= r->verdict == VERDICT_VIRUS;
         spam |= r->verdict == VERDICT_SPAM;
+        if (r->verdict == VERDICT_BANNED && banned == NULL && r->has_content_file)
+            banned = r;
+        if (r->verdict == VERDICT_ENCRYPTED && encrypted == NULL && r->has_content_file)
+            encrypted = r;
     }
+    const struct recipient *content = banned != NULL ? banned : encrypted;
+    char path[INVENTORY_PATH_MAX + 1];
+    if (content != NULL && content->content_file < res->clamav.inventory.n)
+        content_path_ascii(file_inventory_path(&res->clamav.inventory, content->content_file), path,
+                           sizeof(path));
+    else
+        content = NULL;
     if (virus)
         snprintf(out, out_len, "virus %s", res->clamav.virus);
+    else if (content != NULL)
+        snprintf(out, out_len, "%s %s", content == banned ? "banned" : "encrypted", path);
     else if (spam)
         snprintf(out, out_len, "spam");
     else
@@ -280,6 +371,16 @@ int policy_headers(const struct envelope *env, size_t i, const struct scan_resul
     size_t start = out->len;
 
     *subject_replaced = false;
+    if (cr != NULL && p->encrypted_action == ACTION_DELIVER) {
+        long enc = content_first_encrypted(&cr->inventory);
+        char path[900]; /* the header line stays below 998 bytes */
+        if (enc >= 0) {
+            content_path_ascii(file_inventory_path(&cr->inventory, (size_t)enc), path,
+                               sizeof(path));
+            if (strbuf_printf(out, "X-Lmtpscan-Encrypted: %s\r\n", path) < 0)
+                goto full;
+        }
+    }
     if (cr != NULL && (cr->status == CLAMAV_CLEAN || cr->status == CLAMAV_INFECTED)) {
         if (strbuf_printf(out, "X-Virus-Scanned: lmtpscan (ClamAV %s, %u signatures) at %s\r\n",
                           res->clamav_version, res->clamav_signatures, hostname) < 0)

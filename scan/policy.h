@@ -18,8 +18,9 @@ const struct policy *policy_lookup(const struct config *cfg, const struct addres
 
 /* Sets verdict and action of every recipient of env (each one's policy
  * must be set: it is resolved once, at RCPT), and the outcome of those
- * whose action stores nothing and says why (reject: virus, spam or
- * unchecked; tempfail: scan failed). */
+ * whose action stores nothing and says why (reject: virus, banned,
+ * encrypted, spam or unchecked; tempfail: scan failed). Banned and
+ * encrypted recipients get content_file (and content_rule) set. */
 void policy_decide(struct envelope *env, const struct scan_result *res);
 
 /* SMTP (env->protocol): one recipient's 4xx known before anything is
@@ -30,13 +31,14 @@ void policy_decide(struct envelope *env, const struct scan_result *res);
 void policy_smtp_defer(struct envelope *env);
 
 /* Why the quarantined recipients' copy is held, one line for the
- * quarantine's envelope: "virus NAME", "spam" or "unchecked: REASON". */
+ * quarantine's envelope: "virus NAME", "banned PATH", "encrypted PATH",
+ * "spam" or "unchecked: REASON". */
 void policy_quarantine_reason(const struct envelope *env, const struct scan_result *res, char *out,
                               size_t out_len);
 
 /*
- * Appends the header fields of SPEC section 6 for recipient i
- * (X-Virus-Scanned, X-Spam-*), each ending in CRLF, to out. When the
+ * Appends the header fields of SPEC sections 6 and 10 for recipient i
+ * (X-Lmtpscan-Encrypted, X-Virus-Scanned, X-Spam-*), each ending in CRLF, to out. When the
  * recipient's subject tag applies, also appends "Subject: TAG<original>"
  * (original_subject: the raw value after "Subject:" as in the message,
  * folding kept, without the final line end; NULL when the message has

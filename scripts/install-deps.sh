@@ -10,7 +10,7 @@ PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
 libjson-c-dev libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
 spamassassin spamd spamc rspamd postfix swaks dovecot-lmtpd python3 npm valgrind systemd \
-mandoc clang-format git libmicrohttpd-dev prometheus"
+mandoc clang-format git libmicrohttpd-dev prometheus zip p7zip-full"
 
 installed() {
     # nodejs from another source brings its own npm (and then conflicts with

@@ -8,7 +8,7 @@
  * full one and the call says the limit was reached.
  */
 #include "common/strbuf.h"
-#include "deliver/rfc2047.h"
+#include "common/rfc2047.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -153,13 +153,21 @@ static struct clamav_engine *engine_for(const struct config *cfg)
     return ce;
 }
 
+/* Clears r for the next scan, freeing the file inventory the last one
+ * filled. */
+static void reset_result(struct clamav_result *r)
+{
+    file_inventory_free(&r->inventory);
+    memset(r, 0, sizeof(*r));
+}
+
 static void scan_with(struct clamav_engine *ce, struct spool *sp, enum clamav_status want,
                       const char *name)
 {
-    struct clamav_result r;
+    struct clamav_result r = {0};
     unsigned sigs = 0;
 
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, sp, &r, &sigs);
     if (r.status != want)
         fail_msg("status %d (virus \"%s\", reason \"%s\"), expected %d", r.status, r.virus,
@@ -167,6 +175,7 @@ static void scan_with(struct clamav_engine *ce, struct spool *sp, enum clamav_st
     if (name != NULL && want == CLAMAV_INFECTED)
         assert_string_equal(r.virus, name);
     assert_true(sigs > 0);
+    reset_result(&r);
 }
 
 static void test_detections(void **state)
@@ -227,7 +236,7 @@ static void test_limits(void **state)
 {
     (void)state;
     struct config *cfg = make_config(dbdir);
-    struct clamav_result r;
+    struct clamav_result r = {0};
     cfg->clamav.max_file_size = 200;
     cfg->clamav.max_scan_size = 200;
     struct clamav_engine *ce = engine_for(cfg);
@@ -235,7 +244,7 @@ static void test_limits(void **state)
 
     /* over max_file_size / max_scan_size: limits, never clean or virus */
     sp = padded_plain_mail(20);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, sp, &r, NULL);
     assert_int_equal(r.status, CLAMAV_LIMITS);
     assert_string_equal(r.reason, "Heuristics.Limits.Exceeded.MaxFileSize");
@@ -243,7 +252,7 @@ static void test_limits(void **state)
     spool_free(sp);
 
     sp = spool_file(TESTFILES "/clam.mail");
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, sp, &r, NULL);
     assert_int_equal(r.status, CLAMAV_LIMITS);
     assert_string_equal(r.reason, "Heuristics.Limits.Exceeded.MaxFileSize");
@@ -251,13 +260,14 @@ static void test_limits(void **state)
     spool_free(sp);
 
     sp = eicar_mail(200 * 1024);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, sp, &r, NULL);
     assert_int_equal(r.status, CLAMAV_LIMITS);
     assert_string_equal(r.reason, "Heuristics.Limits.Exceeded.MaxFileSize");
     assert_string_equal(r.virus, "");
     spool_free(sp);
 
+    reset_result(&r);
     clamav_engine_free(ce);
     free(cfg);
 }
@@ -273,7 +283,7 @@ static void test_reload_swaps(void **state)
     struct config *cfg = make_config(db);
     struct clamav_engine *ce = engine_for(cfg);
     struct spool *eicar = eicar_mail(0), *clam = spool_file(TESTFILES "/clam.mail");
-    struct clamav_result r;
+    struct clamav_result r = {0};
 
     struct clamav_ref *old = clamav_engine_acquire(ce, why, sizeof(why), &loading);
     assert_non_null(old);
@@ -288,13 +298,13 @@ static void test_reload_swaps(void **state)
     assert_int_equal(clamav_ref_signatures(cur), 2);
 
     /* the scan holding the old engine still works with the old signatures */
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_ref_scan(old, eicar, &r);
     assert_int_equal(r.status, CLAMAV_CLEAN);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_ref_scan(old, clam, &r);
     assert_int_equal(r.status, CLAMAV_INFECTED);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_ref_scan(cur, eicar, &r);
     assert_int_equal(r.status, CLAMAV_INFECTED);
     clamav_engine_release(ce, old); /* frees the old engine (ASan checks) */
@@ -305,7 +315,7 @@ static void test_reload_swaps(void **state)
     err[0] = '\0';
     assert_int_equal(clamav_engine_reload(ce, NULL, err, sizeof(err)), -1);
     assert_true(err[0] != '\0');
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, eicar, &r, NULL);
     assert_int_equal(r.status, CLAMAV_INFECTED);
 
@@ -315,18 +325,19 @@ static void test_reload_swaps(void **state)
     cfg->clamav.reload = RELOAD_BLOCKING;
     clamav_settings_from_config(cfg, &s);
     assert_int_equal(clamav_engine_reload(ce, &s, err, sizeof(err)), -1);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, eicar, &r, NULL);
     assert_int_equal(r.status, CLAMAV_ERROR);
     assert_false(r.engine_loading);
     assert_int_equal(run("rm '%s/bad.ndb'%s", db, ""), 0);
     assert_int_equal(clamav_engine_reload(ce, &s, err, sizeof(err)), 0);
-    memset(&r, 0, sizeof(r));
+    reset_result(&r);
     clamav_engine_scan(ce, eicar, &r, NULL);
     assert_int_equal(r.status, CLAMAV_INFECTED);
 
     spool_free(eicar);
     spool_free(clam);
+    reset_result(&r);
     clamav_engine_free(ce);
     free(cfg);
 }

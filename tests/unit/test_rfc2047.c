@@ -7,7 +7,7 @@
  * megabyte of words that never end or end far away (linear, not
  * quadratic).
  */
-#include "deliver/rfc2047.h"
+#include "common/rfc2047.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

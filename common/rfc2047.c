@@ -3,7 +3,7 @@
  * checked whole (charset, encoding, text) before anything is written, so a
  * malformed one is copied through untouched. Linear in the input length.
  */
-#include "deliver/rfc2047.h"
+#include "common/rfc2047.h"
 
 #include <stdbool.h>
 #include <stdint.h>
