@@ -152,11 +152,34 @@ struct config {
     struct {
         char dir[PATH_MAX]; /* empty: no reports */
     } report;
+    struct {
+        struct net_address method; /* unset: deliver.relay */
+        char from[256];            /* no '@': "@hostname" is added */
+        char admin[321];           /* "" : no admin notices */
+        unsigned admin_on;         /* NOTIFY_ON_* bits */
+        unsigned recipient_on;     /* NOTIFY_ON_* bits */
+        char queue_dir[PATH_MAX];
+    } notify;
     struct policy *policies; /* always holds "default" (built-in if absent) */
     size_t n_policies;
     struct recipient_rule *recipients;
     size_t n_recipients;
 };
+
+/* The verdict words of [notify] admin_on/recipient_on, as bits: every
+ * verdict_name() the pipeline may give, so a new verdict needs no change
+ * here once its word is listed. */
+#define NOTIFY_ON_CLEAN     0x01u
+#define NOTIFY_ON_SPAM      0x02u
+#define NOTIFY_ON_VIRUS     0x04u
+#define NOTIFY_ON_UNCHECKED 0x08u
+#define NOTIFY_ON_BANNED    0x10u
+#define NOTIFY_ON_ENCRYPTED 0x20u
+/* The bit of a verdict word, 0 for an unknown word. */
+unsigned config_notify_bit(const char *verdict);
+/* True when some notice is configured (admin with admin_on, or
+ * recipient_on): queue_dir is then used. */
+bool config_notify_enabled(const struct config *cfg);
 
 /* Loads and validates a file. 0 on success (*out set), -1 with err. */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);

@@ -99,6 +99,13 @@ void config_defaults(struct config *cfg)
              "/var/spool/lmtpscan/quarantine");
 
     snprintf(cfg->report.dir, sizeof(cfg->report.dir), "/var/spool/lmtpscan/reports");
+
+    memset(&cfg->notify.method, 0, sizeof(cfg->notify.method));
+    snprintf(cfg->notify.from, sizeof(cfg->notify.from), "postmaster");
+    cfg->notify.admin[0] = '\0';
+    cfg->notify.admin_on = NOTIFY_ON_VIRUS | NOTIFY_ON_BANNED;
+    cfg->notify.recipient_on = 0;
+    snprintf(cfg->notify.queue_dir, sizeof(cfg->notify.queue_dir), "/var/spool/lmtpscan/notify");
 }
 
 void config_default_hostname(struct loader *ld)

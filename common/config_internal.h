@@ -43,6 +43,7 @@ enum section_id {
     SEC_SPAMD,
     SEC_DELIVER,
     SEC_REPORT,
+    SEC_NOTIFY,
     SEC_POLICY,
     SEC_RECIPIENTS,
     SEC_COUNT,
@@ -166,6 +167,8 @@ int config_parse_listen_key(const struct key_def *kd, void *base, const char *va
                             size_t whylen);
 int config_parse_cidr_key(const struct key_def *kd, void *base, const char *value, char *why,
                           size_t whylen);
+int config_parse_verdicts_key(const struct key_def *kd, void *base, const char *value, char *why,
+                              size_t whylen);
 int config_parse_string_key(const struct key_def *kd, void *base, const char *value, char *why,
                             size_t whylen);
 

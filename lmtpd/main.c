@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "deliver/relay.h"
+#include "lmtpd/notice_sender.h"
 #include "lmtpd/privileges.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/server.h"
@@ -108,7 +109,13 @@ int main(int argc, char **argv)
         return 0;
     }
     runtime_install(cfg, scan);
+    if (notice_sender_start() < 0) {
+        runtime_shutdown();
+        scan_engine_free(scan);
+        return 1;
+    }
     int status = server_run(config_path);
+    notice_sender_stop();
     relay_pool_close_all();
     runtime_shutdown();
     scan_engine_free(scan);

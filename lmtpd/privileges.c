@@ -28,7 +28,7 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
         return -1;
     }
     const char *dirs[] = {cfg->server.spool_dir, cfg->deliver.quarantine_dir, cfg->report.dir,
-                          cfg->clamav.tmp_dir};
+                          cfg->clamav.tmp_dir, cfg->notify.queue_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         if (dirs[i][0] == '\0')
             continue;
@@ -42,8 +42,7 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
 
 /* The user to switch to: *out = NULL when the daemon keeps its identity
  * (not started as root, or user = root); -1 when it must not start. */
-static int switch_target(const struct config *cfg, struct passwd **out, char *err,
-                         size_t err_len)
+static int switch_target(const struct config *cfg, struct passwd **out, char *err, size_t err_len)
 {
     *out = NULL;
     if (geteuid() != 0 || strcmp(cfg->server.user, "root") == 0)

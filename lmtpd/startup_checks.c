@@ -129,8 +129,7 @@ static void maildir_root(const char *template, char *out, size_t out_len)
 
 int startup_checks(const struct config *cfg, bool dry_run, char *err, size_t err_len)
 {
-    if (check_usable("[server] spool_dir", cfg->server.spool_dir, true, dry_run, err, err_len) <
-        0)
+    if (check_usable("[server] spool_dir", cfg->server.spool_dir, true, dry_run, err, err_len) < 0)
         return -1;
     if (check_usable("[deliver] quarantine_dir", cfg->deliver.quarantine_dir, true, dry_run, err,
                      err_len) < 0)
@@ -140,6 +139,9 @@ int startup_checks(const struct config *cfg, bool dry_run, char *err, size_t err
         return -1;
     if (cfg->report.dir[0] != '\0' &&
         check_usable("[report] dir", cfg->report.dir, true, dry_run, err, err_len) < 0)
+        return -1;
+    if (config_notify_enabled(cfg) &&
+        check_usable("[notify] queue_dir", cfg->notify.queue_dir, true, dry_run, err, err_len) < 0)
         return -1;
     if (cfg->deliver.mode == DELIVER_MAILDIR) {
         char root[PATH_MAX];

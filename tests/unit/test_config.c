@@ -1234,6 +1234,54 @@ static void test_shipped_samples(void **state)
     config_free(cfg);
 }
 
+/* ---- [notify] ---- */
+
+static void test_notify(void **state)
+{
+    (void)state;
+    char err[ERR_MAX];
+    struct config *cfg = NULL;
+    /* defaults: admin_on = virus, banned; nothing configured */
+    assert_int_equal(config_load_string("", "t.conf", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg->notify.admin_on, NOTIFY_ON_VIRUS | NOTIFY_ON_BANNED);
+    assert_int_equal(cfg->notify.recipient_on, 0);
+    assert_string_equal(cfg->notify.from, "postmaster");
+    assert_string_equal(cfg->notify.queue_dir, "/var/spool/lmtpscan/notify");
+    assert_false(net_address_is_set(&cfg->notify.method));
+    assert_false(config_notify_enabled(cfg));
+    config_free(cfg);
+
+    assert_int_equal(config_load_string("[notify]\nadmin = root@example.com\n"
+                                        "recipient_on = Spam , virus\nadmin_on =\n"
+                                        "method = inet:127.0.0.1:2525\n",
+                                        "t.conf", &cfg, err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg->notify.recipient_on, NOTIFY_ON_SPAM | NOTIFY_ON_VIRUS);
+    assert_int_equal(cfg->notify.admin_on, 0);
+    assert_true(net_address_is_set(&cfg->notify.method));
+    assert_true(config_notify_enabled(cfg));
+    config_free(cfg);
+
+    static const struct bad_case notify_bads[] = {
+        {"[notify]\nadmin_on = virus, worm\n", "t.conf:2: [notify] admin_on: \"worm\" is not a"},
+        {"[notify]\nrecipient_on = spam,,virus\n", "t.conf:2: [notify] recipient_on: empty item"},
+        {"[notify]\nqueue_dir = relative\n", "t.conf:2: [notify] queue_dir: \"relative\""},
+        {"[notify]\nfrom = a b\n", "t.conf:2: [notify] from: \"a b\" is not a plain address"},
+        {"[notify]\nadmin = <x@y>\n", "t.conf:2: [notify] admin: \"<x@y>\" is not a plain"},
+        {"[deliver]\nmode = maildir\nrelay =\n[notify]\nrecipient_on = spam\n",
+         "t.conf:5: [notify] method: notices need a method or a [deliver] relay"},
+    };
+    for (size_t i = 0; i < sizeof(notify_bads) / sizeof(notify_bads[0]); i++) {
+        cfg = NULL;
+        if (config_load_string(notify_bads[i].text, "t.conf", &cfg, err, sizeof(err)) == 0)
+            fail_msg("case %zu loaded, want \"%s\"", i, notify_bads[i].expected);
+        if (strncmp(err, notify_bads[i].expected, strlen(notify_bads[i].expected)) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, notify_bads[i].expected);
+    }
+    assert_int_equal(config_notify_bit("ENCRYPTED"), NOTIFY_ON_ENCRYPTED);
+    assert_int_equal(config_notify_bit("nope"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1242,7 +1290,7 @@ int main(void)
         cmocka_unit_test(test_policies),        cmocka_unit_test(test_layout),
         cmocka_unit_test(test_spec_sample),     cmocka_unit_test(test_files),
         cmocka_unit_test(test_shipped_samples), cmocka_unit_test(test_leading_empty_lines),
-        cmocka_unit_test(test_default_policy),
+        cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
