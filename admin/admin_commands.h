@@ -17,6 +17,8 @@ enum { ADMIN_OK = 0, ADMIN_FAILED = 1, ADMIN_BAD_INPUT = 2 };
 
 /* report MAIL_ID: prints the message's XML report (cmd_report.c). */
 int cmd_report(const struct config *cfg, int argc, char **argv);
+/* digest [--since TIME] [--dry-run] (cmd_digest.c). */
+int cmd_digest(const struct config *cfg, int argc, char **argv);
 /* quarantine list|show|release|delete ... (cmd_quarantine.c). */
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 /* quarantine release MAIL_ID [--rcpt ADDR]... (quarantine_release.c);

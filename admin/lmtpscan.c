@@ -1,8 +1,8 @@
 /*
  * lmtpscan: the administration tool. `lmtpscan [-c FILE] SUBCOMMAND ...`
  * with the subcommands in a table: scan (here), quarantine list, show,
- * release and delete (cmd_quarantine.c, quarantine_release.c) and report
- * (cmd_report.c).
+ * release and delete (cmd_quarantine.c, quarantine_release.c), report
+ * (cmd_report.c) and digest (cmd_digest.c).
  *
  * scan FILE...: runs the daemon's scanning pipeline (same configuration,
  * same ClamAV engine and spamd requests) on message files, as if each were
@@ -165,6 +165,7 @@ static const struct subcommand subcommands[] = {
     {"scan", "scan FILE...", cmd_scan},
     {"quarantine", "quarantine list [--json] | show|release|delete MAIL_ID", cmd_quarantine},
     {"report", "report MAIL_ID", cmd_report},
+    {"digest", "digest [--since TIME] [--dry-run]", cmd_digest},
 };
 
 static void usage(FILE *out)

@@ -2,7 +2,7 @@
  * config: the INI configuration of SPEC section 3, loaded with libinih.
  * Every key is validated; unknown sections/keys and bad values are errors
  * reported as "FILE:LINE: [section] key: reason". Sizes take K/M/G (powers
- * of 1024), times s/m/h (a bare number is seconds). A value may be put in
+ * of 1024), times s/m/h/d (a bare number is seconds). A value may be put in
  * double quotes to keep leading/trailing blanks (subject_tag = "[SPAM] ").
  * A loaded config is immutable and may be shared read-only between threads;
  * reload builds a new one. config_load*() are thread-safe.
@@ -160,6 +160,11 @@ struct config {
         unsigned recipient_on;     /* NOTIFY_ON_* bits */
         char queue_dir[PATH_MAX];
     } notify;
+    struct {
+        char url[1024];             /* base of digest links, no final '/' */
+        char secret_file[PATH_MAX]; /* HMAC key of the release links */
+        unsigned link_lifetime;     /* seconds */
+    } web;
     struct policy *policies; /* always holds "default" (built-in if absent) */
     size_t n_policies;
     struct recipient_rule *recipients;

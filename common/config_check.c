@@ -137,6 +137,13 @@ void config_check_cross_keys(struct loader *ld)
                     "notices need a method or a [deliver] relay to send them through");
         return;
     }
+    const char *url = cfg->web.url;
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+        strpbrk(url, " \t\"'<>\\?#") != NULL) {
+        config_fail(ld, either_line(ld, SEC_WEB, "url", "url"), "web", "url",
+                    "\"%s\" is not an http:// or https:// base URL", url);
+        return;
+    }
     const char *bad_addr[] = {cfg->notify.from, cfg->notify.admin};
     const char *bad_key[] = {"from", "admin"};
     for (size_t i = 0; i < 2; i++) {

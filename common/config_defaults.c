@@ -106,6 +106,10 @@ void config_defaults(struct config *cfg)
     cfg->notify.admin_on = NOTIFY_ON_VIRUS | NOTIFY_ON_BANNED;
     cfg->notify.recipient_on = 0;
     snprintf(cfg->notify.queue_dir, sizeof(cfg->notify.queue_dir), "/var/spool/lmtpscan/notify");
+
+    snprintf(cfg->web.url, sizeof(cfg->web.url), "http://127.0.0.1:10080");
+    snprintf(cfg->web.secret_file, sizeof(cfg->web.secret_file), "/etc/lmtpscan/web.key");
+    cfg->web.link_lifetime = 14 * DAY;
 }
 
 void config_default_hostname(struct loader *ld)

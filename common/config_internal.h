@@ -44,6 +44,7 @@ enum section_id {
     SEC_DELIVER,
     SEC_REPORT,
     SEC_NOTIFY,
+    SEC_WEB,
     SEC_POLICY,
     SEC_RECIPIENTS,
     SEC_COUNT,

@@ -89,6 +89,11 @@ int config_parse_time(const char *text, unsigned *seconds)
             mult = 3600;
             n--;
             break;
+        case 'd':
+        case 'D':
+            mult = 86400;
+            n--;
+            break;
         default:
             break;
         }
@@ -223,7 +228,7 @@ int config_parse_time_key(const struct key_def *kd, void *base, const char *valu
 {
     unsigned v;
     if (config_parse_time(value, &v) != 0) {
-        snprintf(why, whylen, "\"%s\" is not a time (a number with optional s, m or h)", value);
+        snprintf(why, whylen, "\"%s\" is not a time (a number with optional s, m, h or d)", value);
         return -1;
     }
     if (check_range(kd, v, value, why, whylen) != 0)

@@ -243,6 +243,48 @@ static int write_entry_body(void *arg, copy_sink_fn sink, void *sink_arg)
     return sink(sink_arg, b->data, b->len);
 }
 
+void notice_send(const struct config *cfg, const char *log_id, const char *rcpt, const char *msg,
+                 size_t len, struct notice_send_status *st)
+{
+    struct config *send_cfg = xmalloc(sizeof(*send_cfg));
+    *send_cfg = *cfg;
+    if (net_address_is_set(&cfg->notify.method))
+        send_cfg->deliver.relay = cfg->notify.method;
+    struct entry_body eb = {.data = msg, .len = len};
+    bool eight_bit = false, utf8 = false;
+    for (size_t i = 0; i < len; i++)
+        eight_bit |= (unsigned char)msg[i] >= 0x80;
+    for (const char *a = rcpt; *a; a++)
+        utf8 |= (unsigned char)*a >= 0x80;
+    struct relay_rcpt to = {.address = rcpt};
+    struct relay_job job = {
+        .log_id = log_id,
+        .mail_from = "",
+        .size = len,
+        .eight_bit = eight_bit || utf8,
+        .smtputf8 = utf8,
+        .ret = DSN_RET_UNSPECIFIED,
+        .envid = "",
+        .xforward = NULL,
+        .rcpts = &to,
+        .n_rcpts = 1,
+        .write_body = write_entry_body,
+        .body_arg = &eb,
+    };
+    relay_send(send_cfg, &job);
+    free(send_cfg);
+    if (to.status == RELAY_ACCEPTED) {
+        st->result = NOTICE_SENT;
+        snprintf(st->text, sizeof(st->text), "%d %s", to.code, to.text);
+    } else if (to.status == RELAY_REFUSED) {
+        st->result = to.code >= 500 ? NOTICE_DROPPED : NOTICE_DEFERRED;
+        snprintf(st->text, sizeof(st->text), "%d %s", to.code, to.text);
+    } else {
+        st->result = NOTICE_UNREACHABLE;
+        snprintf(st->text, sizeof(st->text), "%s", job.error);
+    }
+}
+
 static void drop(const char *path, const char *name, const char *why)
 {
     if (unlink(path) < 0 && errno != ENOENT)
@@ -283,50 +325,22 @@ enum notice_send_result notice_queue_send(const struct config *cfg, const char *
         return NOTICE_DROPPED;
     }
 
-    struct config *send_cfg = xmalloc(sizeof(*send_cfg));
-    *send_cfg = *cfg;
-    if (net_address_is_set(&cfg->notify.method))
-        send_cfg->deliver.relay = cfg->notify.method;
-    struct entry_body eb = {.data = body, .len = len - (size_t)(body - buf)};
-    bool eight_bit = false, utf8 = false;
-    for (size_t i = 0; i < eb.len; i++)
-        eight_bit |= (unsigned char)eb.data[i] >= 0x80;
-    for (const char *a = rcpt; *a; a++)
-        utf8 |= (unsigned char)*a >= 0x80;
-    struct relay_rcpt to = {.address = rcpt};
     char log_id[96];
     snprintf(log_id, sizeof(log_id), "notice %s", name);
-    struct relay_job job = {
-        .log_id = log_id,
-        .mail_from = "",
-        .size = eb.len,
-        .eight_bit = eight_bit || utf8,
-        .smtputf8 = utf8,
-        .ret = DSN_RET_UNSPECIFIED,
-        .envid = "",
-        .xforward = NULL,
-        .rcpts = &to,
-        .n_rcpts = 1,
-        .write_body = write_entry_body,
-        .body_arg = &eb,
-    };
-    relay_send(send_cfg, &job);
-    free(send_cfg);
+    struct notice_send_status st;
+    notice_send(cfg, log_id, rcpt, body, len - (size_t)(body - buf), &st);
     free(buf);
 
-    if (to.status == RELAY_ACCEPTED) {
+    if (st.result == NOTICE_SENT) {
         if (unlink(path) < 0 && errno != ENOENT)
             log_error("notice %s sent but not removed: %s", name, strerror(errno));
-        log_info("notice %s to <%s> sent: %d %s", name, rcpt, to.code, to.text);
-        return NOTICE_SENT;
-    }
-    if (to.status == RELAY_REFUSED && to.code >= 500) {
+        log_info("notice %s to <%s> sent: %s", name, rcpt, st.text);
+    } else if (st.result == NOTICE_DROPPED) {
         char why[512];
-        snprintf(why, sizeof(why), "<%s> refused: %d %s", rcpt, to.code, to.text);
+        snprintf(why, sizeof(why), "<%s> refused: %s", rcpt, st.text);
         drop(path, name, why);
-        return NOTICE_DROPPED;
+    } else {
+        log_info("notice %s to <%s> deferred: %s", name, rcpt, st.text);
     }
-    log_info("notice %s to <%s> deferred: %s", name, rcpt,
-             to.status == RELAY_REFUSED ? to.text : job.error);
-    return to.status == RELAY_REFUSED ? NOTICE_DEFERRED : NOTICE_UNREACHABLE;
+    return st.result;
 }

@@ -44,6 +44,18 @@ enum notice_send_result {
     NOTICE_DROPPED,     /* 5xx or not a notice: removed */
 };
 
+struct notice_send_status {
+    enum notice_send_result result; /* never NOTICE_DROPPED for a 4xx */
+    char text[400];                 /* the server's reply, or why not */
+};
+
+/* Sends the message msg[0..len) (CRLF line ends, not dot-stuffed) from
+ * the null sender to rcpt through [notify] method (deliver.relay when
+ * empty): NOTICE_SENT, NOTICE_DEFERRED (4xx), NOTICE_UNREACHABLE or
+ * NOTICE_DROPPED (5xx: refused for good). Also used by the digest. */
+void notice_send(const struct config *cfg, const char *log_id, const char *rcpt, const char *msg,
+                 size_t len, struct notice_send_status *st);
+
 /* Sends queue_dir/name; removes the file when sent or dropped. */
 enum notice_send_result notice_queue_send(const struct config *cfg, const char *name);
 
