@@ -339,7 +339,7 @@ static int save_run(const struct config *cfg, time_t now)
     struct durable_file df;
     char text[32];
     int n = snprintf(text, sizeof(text), "%lld\n", (long long)now);
-    if (durable_file_open(&df, cfg->deliver.quarantine_dir, STAMP_NAME) < 0)
+    if (durable_file_open(&df, cfg->deliver.quarantine_dir, NULL, STAMP_NAME) < 0)
         return -1;
     if (write_all(df.fd, text, (size_t)n) < 0) {
         durable_file_abort(&df);

@@ -143,9 +143,12 @@ static int cmd_scan(const struct config *cfg, int argc, char **argv)
         envelope_init(&env);
         struct recipient *r = envelope_add_rcpt(&env);
         snprintf(r->address, sizeof(r->address), "%s", PSEUDO_RCPT);
+        if (address_parse(&r->addr, PSEUDO_RCPT, strlen(PSEUDO_RCPT),
+                          cfg->deliver.recipient_delimiter, NULL) != ADDRESS_OK)
+            abort(); /* a fixed, valid address */
         r->policy = config_find_policy(cfg, "default");
         if (r->policy == NULL)
-            r->policy = policy_lookup(cfg, PSEUDO_RCPT);
+            r->policy = policy_lookup(cfg, &r->addr);
         scan_message(se, cfg, &env, sp, &res);
         rc = print_result(argv[i], &res);
         if (rc > worst)

@@ -173,9 +173,12 @@ static int collect_targets(const struct config *cfg, const struct quarantine_env
     }
     if (cfg->deliver.mode == DELIVER_MAILDIR) {
         for (size_t i = 0; i < n; i++) {
-            if (maildir_path_expand(cfg->deliver.maildir, t[i].address,
-                                    cfg->deliver.recipient_delimiter, t[i].maildir,
-                                    sizeof(t[i].maildir)) != MAILDIR_PATH_OK) {
+            struct address a;
+            if (address_parse(&a, t[i].address, strlen(t[i].address),
+                              cfg->deliver.recipient_delimiter,
+                              cfg->server.hostname) != ADDRESS_OK ||
+                maildir_path_expand(cfg->deliver.maildir, &a, t[i].maildir, sizeof(t[i].maildir)) !=
+                    MAILDIR_PATH_OK) {
                 char shown[ADDRESS_MAX + 1];
                 fprintf(stderr, "lmtpscan: no safe Maildir for \"%s\"\n",
                         admin_printable(t[i].address, shown, sizeof(shown)));

@@ -9,14 +9,15 @@
  * This file owns the loading itself: the defaults first, then the reader
  * (config_reader.c) feeds every line to its key's parser (the tables of
  * config_keys.c, the parsers of config_values.c), then the checks across
- * keys (config_check.c) and the host name default. It also owns the
- * error recorder and the policy slots the [policy NAME] sections fill.
+ * keys (config_check.c) and the host name default. The error recorder
+ * and the policy slots the [policy NAME] sections fill are the loader's
+ * state (config_loader.c).
  *
  * Failure modes: the first error only, as "FILE:LINE: [section] key:
  * reason" ("FILE: reason" for open/read errors); the result is then NULL.
  * Out of memory is fatal (xalloc).
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include "common/xalloc.h"
 
@@ -25,53 +26,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* Records the first error as "NAME:LINE: [section] key: reason" (parts
- * that do not apply are left out). */
-void config_fail(struct loader *ld, int line, const char *section, const char *key, const char *fmt,
-                 ...)
-{
-    if (ld->failed)
-        return;
-    ld->failed = true;
-    if (ld->err == NULL || ld->errlen == 0)
-        return;
-    char reason[1024], at[32] = "", where[700] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-    if (line > 0)
-        snprintf(at, sizeof(at), "%d:", line);
-    if (section != NULL && key != NULL)
-        snprintf(where, sizeof(where), "[%s] %.600s: ", section, key);
-    else if (section != NULL)
-        snprintf(where, sizeof(where), "[%s]: ", section);
-    snprintf(ld->err, ld->errlen, "%s:%s %s%s", ld->name, at, where, reason);
-}
-
-size_t config_policy_index(const struct config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_policies; i++)
-        if (strcmp(cfg->policies[i].name, name) == 0)
-            return i;
-    return SIZE_MAX;
-}
-
-size_t config_add_policy(struct loader *ld, const char *name)
+/* [server] hostname empty: gethostname() at load time. */
+static void default_hostname(struct loader *ld)
 {
     struct config *cfg = ld->cfg;
-    size_t i = config_policy_index(cfg, name);
-    if (i != SIZE_MAX)
-        return i;
-    cfg->policies =
-        xgrow(cfg->policies, &ld->policies_cap, cfg->n_policies + 1, sizeof(*cfg->policies));
-    ld->policy_seen =
-        xgrow(ld->policy_seen, &ld->policy_seen_cap, cfg->n_policies + 1, sizeof(*ld->policy_seen));
-    i = cfg->n_policies++;
-    config_policy_defaults(&cfg->policies[i], name);
-    memset(ld->policy_seen[i], 0, sizeof(ld->policy_seen[i]));
-    return i;
+    if (cfg->server.hostname[0] != '\0')
+        return;
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0) {
+        config_fail(ld, 0, "server", "hostname", "gethostname: %s (set hostname)", strerror(errno));
+        return;
+    }
+    host[sizeof(host) - 1] = '\0';
+    snprintf(cfg->server.hostname, sizeof(cfg->server.hostname), "%s",
+             host[0] != '\0' ? host : "localhost");
 }
 
 static int load(struct loader *ld, struct config **out)
@@ -90,7 +60,7 @@ static int load(struct loader *ld, struct config **out)
     if (!ld->failed)
         config_check_cross_keys(ld);
     if (!ld->failed)
-        config_default_hostname(ld);
+        default_hostname(ld);
 
     strbuf_free(&ld->line);
     free(ld->policy_seen);

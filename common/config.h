@@ -41,7 +41,7 @@
  * The loader is split by job: config.c (load, free, find), config_values.c
  * (value parsers), config_keys.c (key tables), config_defaults.c
  * (defaults), config_reader.c (lines, libinih), config_check.c (checks
- * across keys); config_internal.h is their shared, private header.
+ * across keys); config_loader.h is their shared, private header.
  */
 #ifndef LMTPSCAN_CONFIG_H
 #define LMTPSCAN_CONFIG_H

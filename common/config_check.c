@@ -6,7 +6,7 @@
  * ClamAV and spam_scan need. An error is reported at the line of the
  * first of the keys involved that the file set.
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include "common/xalloc.h"
 

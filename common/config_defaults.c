@@ -5,7 +5,7 @@
  * configuration has none), the defaults of the other sections, and the
  * host name taken from gethostname() when hostname is empty.
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -110,19 +110,4 @@ void config_defaults(struct config *cfg)
     snprintf(cfg->web.url, sizeof(cfg->web.url), "http://127.0.0.1:10080");
     snprintf(cfg->web.secret_file, sizeof(cfg->web.secret_file), "/etc/lmtpscan/web.key");
     cfg->web.link_lifetime = 14 * DAY;
-}
-
-void config_default_hostname(struct loader *ld)
-{
-    struct config *cfg = ld->cfg;
-    if (cfg->server.hostname[0] != '\0')
-        return;
-    char host[256];
-    if (gethostname(host, sizeof(host)) != 0) {
-        config_fail(ld, 0, "server", "hostname", "gethostname: %s (set hostname)", strerror(errno));
-        return;
-    }
-    host[sizeof(host) - 1] = '\0';
-    snprintf(cfg->server.hostname, sizeof(cfg->server.hostname), "%s",
-             host[0] != '\0' ? host : "localhost");
 }

@@ -5,7 +5,7 @@
  * allowed words, and whether it may be empty. Also the section names and
  * the key lookup. Adding a key is one line here plus its default.
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -14,7 +14,7 @@
  * libinih keeps its options in process-wide variables; they are set (and
  * restored) under a mutex, so loads from several threads are safe.
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include "common/xalloc.h"
 

@@ -6,7 +6,7 @@
  * [recipients] keys. Each parser says why a value is refused; the loader
  * puts FILE:LINE and the key in front.
  */
-#include "common/config_internal.h"
+#include "common/config_loader.h"
 
 #include "common/text.h"
 #include "common/xalloc.h"

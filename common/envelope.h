@@ -7,6 +7,7 @@
 #ifndef LMTPSCAN_ENVELOPE_H
 #define LMTPSCAN_ENVELOPE_H
 
+#include "common/address.h"
 #include "common/config.h"
 #include "common/mail_id.h"
 #include "common/outcome.h"
@@ -17,8 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define ADDRESS_MAX 320 /* RFC 5321 path limits: 64 + 1 + 255 */
-#define REPLY_MAX   OUTCOME_LINE_MAX
+#define REPLY_MAX OUTCOME_LINE_MAX
 
 enum protocol { PROTO_LMTP, PROTO_SMTP };
 enum body_type { BODY_UNSPECIFIED, BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
@@ -49,6 +49,10 @@ struct recipient {
     unsigned notify;               /* DSN_NOTIFY_* bits */
     char *maildir;                 /* maildir mode: expanded path (owned) */
     const struct policy *policy;
+
+    /* the canonical address (made once at RCPT): policy lookup, spamd_user
+     * and the Maildir path all use this one */
+    struct address addr;
 
     /* filled by the pipeline */
     enum verdict verdict;

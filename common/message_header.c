@@ -1,10 +1,10 @@
 /*
  * message_header: header section scanner (see message_header.h). The
  * header ends at the first empty line (or the end of the message). A line
- * that is neither a field ("name:" with printable name characters) nor a
- * continuation is passed over as part of the header: mail readers and
- * Sieve implementations differ on such lines, and a forged verdict field
- * after one must still be removed.
+ * that is neither a field ("name:" with printable name characters,
+ * optionally blanks before the colon) nor a continuation is passed over
+ * as part of the header: mail readers and Sieve implementations differ on
+ * such lines, and a forged verdict field after one must still be removed.
  */
 #include "common/message_header.h"
 #include "common/xalloc.h"
@@ -21,6 +21,7 @@ static const char *const dropped_fields[] = {
 enum field_kind {
     FIELD_OTHER,
     FIELD_DROP,
+    FIELD_LEADING_FOLD, /* blank-led lines opening the header: removed */
     FIELD_SUBJECT,
     FIELD_FROM,
     FIELD_MESSAGE_ID,
@@ -65,17 +66,33 @@ static void value_append(struct scanner *sc, char c)
     v->raw[v->len] = '\0';
 }
 
+/* Records a field to remove: merged with the previous range when
+ * adjacent, and past the range bound stretched from the last range (see
+ * message_header.h). */
+static void drop_add(struct message_header *mh, struct header_range r, bool verdict)
+{
+    if (verdict)
+        mh->n_drop++;
+    if (mh->n_drop_ranges > 0) {
+        struct header_range *last = &mh->drop[mh->n_drop_ranges - 1];
+        if (last->off + last->len == r.off || mh->n_drop_ranges == MESSAGE_HEADER_DROP_RANGES) {
+            last->len = r.off + r.len - last->off;
+            return;
+        }
+    }
+    mh->drop = xgrow(mh->drop, &mh->cap_drop_ranges, mh->n_drop_ranges + 1, sizeof(*mh->drop));
+    mh->drop[mh->n_drop_ranges++] = r;
+}
+
 /* Closes the current field, which ends just before off. */
 static void field_end(struct scanner *sc, uint64_t off)
 {
     struct message_header *mh = sc->mh;
     struct header_range r = {sc->field_start, off - sc->field_start};
-    if (sc->kind == FIELD_DROP) {
-        mh->drop = xgrow(mh->drop, &mh->cap_drop, mh->n_drop + 1, sizeof(*mh->drop));
-        mh->drop[mh->n_drop++] = r;
-    } else if (sc->kind == FIELD_SUBJECT && mh->subject.len == 0) {
+    if (sc->kind == FIELD_DROP || sc->kind == FIELD_LEADING_FOLD)
+        drop_add(mh, r, sc->kind == FIELD_DROP);
+    else if (sc->kind == FIELD_SUBJECT && mh->subject.len == 0)
         mh->subject = r; /* a repeated field: the first one counts */
-    }
     struct header_value *v = sc->value;
     if (v != NULL) {
         /* strip the final line end */
@@ -109,7 +126,37 @@ static struct header_value *value_for(struct message_header *mh, enum field_kind
     return v->raw == NULL ? v : NULL;
 }
 
-enum state { AT_LINE_START, IN_NAME, IN_VALUE, AT_BLANK_LINE_CR };
+enum state {
+    AT_LINE_START,
+    IN_NAME,
+    AFTER_NAME, /* blanks between the name and the colon */
+    IN_VALUE,
+    AFTER_CR, /* a CR ended the line; an LF right after belongs to it */
+    AT_BLANK_LINE_CR
+};
+
+static void field_start(struct scanner *sc, const char *name, size_t name_len)
+{
+    char buf[80];
+    memcpy(buf, name, name_len);
+    buf[name_len] = '\0';
+    sc->kind = field_kind(buf);
+    sc->value = value_for(sc->mh, sc->kind);
+    sc->value_cap = 0;
+    if (sc->value) {
+        sc->value->raw = xstrdup("");
+        sc->value_cap = 1;
+    }
+}
+
+/* The state after a byte of a line that is no field ("From " lines,
+ * garbage): such a line is kept as it is, and the header goes on. */
+static enum state not_a_field(struct scanner *sc, char c)
+{
+    sc->kind = FIELD_OTHER;
+    sc->value = NULL;
+    return c == '\n' ? AT_LINE_START : c == '\r' ? AFTER_CR : IN_VALUE;
+}
 
 int message_header_read(const struct spool *msg, struct message_header *mh)
 {
@@ -128,6 +175,14 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
             return -1;
         for (ssize_t i = 0; i < n; i++, off++) {
             char c = buf[i];
+            if (state == AFTER_CR) {
+                state = AT_LINE_START;
+                if (c == '\n') {
+                    value_append(&sc, c);
+                    continue;
+                }
+                /* a bare CR ended the line: c starts the next one */
+            }
             switch (state) {
             case AT_LINE_START:
                 if (in_field && (c == ' ' || c == '\t')) {
@@ -138,6 +193,17 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
                 if (in_field)
                     field_end(&sc, off);
                 in_field = false;
+                if (off == 0 && (c == ' ' || c == '\t')) {
+                    /* The copy puts this right after the block lmtpscan
+                     * prepends, where it would continue our last field
+                     * (X-Spam-Status): removed. */
+                    sc.field_start = off;
+                    sc.kind = FIELD_LEADING_FOLD;
+                    sc.value = NULL;
+                    in_field = true;
+                    state = IN_VALUE;
+                    break;
+                }
                 if (c == '\n') {
                     mh->header_len = off + 1;
                     return 0;
@@ -152,41 +218,43 @@ int message_header_read(const struct spool *msg, struct message_header *mh)
                 /* fall through */
             case IN_NAME:
                 if (c == ':' && name_len > 0) {
-                    name[name_len] = '\0';
-                    sc.kind = field_kind(name);
-                    sc.value = value_for(mh, sc.kind);
-                    sc.value_cap = 0;
-                    if (sc.value)
-                        sc.value->raw = xstrdup("");
-                    sc.value_cap = sc.value ? 1 : 0;
+                    field_start(&sc, name, name_len);
                     in_field = true;
                     state = IN_VALUE;
+                } else if ((c == ' ' || c == '\t') && name_len > 0) {
+                    state = AFTER_NAME;
                 } else if ((unsigned char)c > 32 && (unsigned char)c < 127 &&
                            name_len < sizeof(name) - 1) {
                     name[name_len++] = c;
                 } else {
-                    /* Not a field ("From " lines, garbage): kept as it is,
-                     * and the header goes on, so a forged verdict field
-                     * cannot hide behind such a line. */
-                    sc.kind = FIELD_OTHER;
-                    sc.value = NULL;
                     in_field = true;
-                    state = c == '\n' ? AT_LINE_START : IN_VALUE;
+                    state = not_a_field(&sc, c);
+                }
+                break;
+            case AFTER_NAME:
+                if (c == ':') {
+                    field_start(&sc, name, name_len);
+                    in_field = true;
+                    state = IN_VALUE;
+                } else if (c != ' ' && c != '\t') {
+                    in_field = true;
+                    state = not_a_field(&sc, c);
                 }
                 break;
             case IN_VALUE:
                 value_append(&sc, c);
                 if (c == '\n')
                     state = AT_LINE_START;
+                else if (c == '\r')
+                    state = AFTER_CR;
                 break;
             case AT_BLANK_LINE_CR:
-                if (c == '\n') {
-                    mh->header_len = off + 1;
-                    return 0;
-                }
-                /* A lone CR line: treat as the start of the body. */
-                mh->header_len = off - 1;
+                /* An empty line: CRLF, or a bare CR whose next byte is
+                 * the first of the body. */
+                mh->header_len = c == '\n' ? off + 1 : off;
                 return 0;
+            case AFTER_CR:
+                break; /* handled above */
             }
         }
     }

@@ -78,10 +78,11 @@ static void deliver_to_maildir(const struct dispatch *d, size_t i)
     struct recipient *r = &d->env->rcpts[i];
     const char *folder = r->action == ACTION_JUNK ? r->policy->junk_folder : NULL;
     struct message_copy mc = copy_of(d, i, LINE_ENDS_LF);
-    char dest[PATH_MAX], err[256] = "";
+    char dest[PATH_MAX], err[256] = "", root[PATH_MAX];
+    maildir_root(d->cfg->deliver.maildir, root, sizeof(root));
     enum maildir_result res =
-        maildir_deliver(r->maildir, folder, d->cfg->deliver.maildir_create, maildir_copy_writer,
-                        &mc, dest, sizeof(dest), err, sizeof(err));
+        maildir_deliver(root, r->maildir, folder, d->cfg->deliver.maildir_create,
+                        maildir_copy_writer, &mc, dest, sizeof(dest), err, sizeof(err));
     switch (res) {
     case MAILDIR_OK:
         free(r->destination);

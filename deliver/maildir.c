@@ -3,24 +3,35 @@
  *
  * Public: maildir_exists(), maildir_deliver() (see maildir.h).
  *
- * Steps: make missing directories (0700, each new one's parent fsync'ed),
- * create tmp/NAME with O_CREAT|O_EXCL (0600), let the caller's writer fill
- * it, fsync, fstat for the size, hard-link it as new/NAME,S=SIZE (never
- * replacing a file; rename with RENAME_NOREPLACE where the file system has
- * no hard links), remove tmp/NAME, fsync new/. NAME is
- * "SECONDS.M<usec>P<pid>Q<counter>.<host>" with '/' and ':' in the host
- * name written as "\057" and "\072"; the counter is process-wide and atomic.
+ * The trusted root (the directory part of the template the administrator
+ * wrote) is opened as a path (made with its parents when missing and
+ * `create` is set); everything below it is opened one component at a time
+ * relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY, missing
+ * directories made with mkdirat (0700, each new one's parent fsync'ed).
+ * A symbolic link anywhere below the root, however planted, is refused
+ * before anything is written, so a copy can never land outside the
+ * recipient's own directories (even when the daemon runs as root).
+ *
+ * Steps in the target directory: create tmp/NAME with
+ * O_CREAT|O_EXCL|O_NOFOLLOW (0600), let the caller's writer fill it,
+ * fsync, fstat for the size, hard-link it as new/NAME,S=SIZE through the
+ * two directory descriptors (never replacing a file; rename with
+ * RENAME_NOREPLACE where the file system has no hard links), remove
+ * tmp/NAME, fsync new/. NAME is "SECONDS.M<usec>P<pid>Q<counter>.<host>"
+ * with '/' and ':' in the host name written as "\057" and "\072"; the
+ * counter is process-wide and atomic.
  *
  * A folder is created when missing whenever the Maildir itself exists (its
  * maildirfolder marker too); `create` only decides whether a missing
  * Maildir is made or reported as MAILDIR_MISSING.
  *
- * Failure modes: MAILDIR_MISSING (no Maildir and create is false),
- * MAILDIR_DISK_FULL (ENOSPC or EDQUOT from any step), MAILDIR_IO_ERROR
- * (anything else, an unsafe folder name included); err names the system
- * call and the path. Any failure removes the tmp file, and a file already
- * in new/ whose directory could not be fsync'ed: a temporary failure must
- * not leave a copy behind that the retry would duplicate.
+ * Failure modes: MAILDIR_MISSING (no Maildir, or something else in its
+ * place, and create is false), MAILDIR_DISK_FULL (ENOSPC or EDQUOT from
+ * any step), MAILDIR_IO_ERROR (anything else: a symbolic link below the
+ * root, an unsafe folder name, a Maildir not below the root); err names
+ * the step and the path. Any failure removes the tmp file, and a file
+ * already in new/ whose directory could not be fsync'ed: a temporary
+ * failure must not leave a copy behind that the retry would duplicate.
  *
  * Thread-safe: no shared state except the atomic counter.
  */
@@ -49,12 +60,19 @@
 static atomic_ulong delivery_counter;
 
 static const char *const maildir_subdirs[] = {"tmp", "new", "cur"};
+enum { SUB_TMP, SUB_NEW, SUB_CUR, N_SUBDIRS };
 
 /* One delivery's state, so every step can fail the same way. */
 struct delivery {
     char *err;
     size_t err_len;
     enum maildir_result result;
+};
+
+/* An open directory and the path it is shown as in messages. */
+struct dir {
+    int fd;
+    struct strbuf path;
 };
 
 static void fail(struct delivery *d, int errnum, const char *fmt, ...)
@@ -78,6 +96,15 @@ static void fail(struct delivery *d, int errnum, const char *fmt, ...)
         snprintf(d->err + n, d->err_len - (size_t)n, ": %s", text);
 }
 
+static void missing(struct delivery *d, const char *path)
+{
+    if (d->result != MAILDIR_OK)
+        return;
+    d->result = MAILDIR_MISSING;
+    if (d->err && d->err_len > 0)
+        snprintf(d->err, d->err_len, "%s: no such Maildir", path);
+}
+
 /* A clean-up that failed: logged, the delivery's result stands. */
 static void warn_unlink(const char *dir, const char *rel, int errnum)
 {
@@ -98,7 +125,7 @@ bool maildir_exists(const char *maildir)
     struct strbuf path;
     strbuf_init(&path, PATH_MAX);
     bool ok = true;
-    for (size_t i = 0; ok && i < sizeof maildir_subdirs / sizeof maildir_subdirs[0]; i++) {
+    for (size_t i = 0; ok && i < N_SUBDIRS; i++) {
         strbuf_reset(&path);
         ok = strbuf_printf(&path, "%s/%s", maildir, maildir_subdirs[i]) == 0 && is_dir(path.data);
     }
@@ -120,117 +147,193 @@ static bool folder_is_safe(const char *folder)
     return true;
 }
 
-/* fsync()s the directory that holds path (the part before the last '/'). */
-static int fsync_parent(struct delivery *d, const char *path)
+static void dir_init(struct dir *dir)
 {
-    const char *slash = strrchr(path, '/');
-    struct strbuf parent;
-    strbuf_init(&parent, PATH_MAX);
-    int added;
-    if (!slash)
-        added = strbuf_puts(&parent, ".");
-    else if (slash == path)
-        added = strbuf_puts(&parent, "/");
-    else
-        added = strbuf_append(&parent, path, (size_t)(slash - path));
-
-    int rc = -1;
-    int fd = added < 0 ? -1 : open(parent.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (added < 0) {
-        fail(d, ENAMETOOLONG, "fsync the parent of %s", path);
-    } else if (fd < 0) {
-        fail(d, errno, "open %s", parent.data);
-    } else {
-        if (fsync(fd) < 0)
-            fail(d, errno, "fsync %s", parent.data);
-        else
-            rc = 0;
-        close(fd);
-    }
-    strbuf_free(&parent);
-    return rc;
+    dir->fd = -1;
+    strbuf_init(&dir->path, PATH_MAX);
 }
 
-/* mkdir -p path (0700); every directory made has its parent fsync'ed. */
-static int make_dirs(struct delivery *d, const char *path)
+static void dir_close(struct dir *dir)
 {
-    if (is_dir(path))
-        return 0;
+    if (dir->fd >= 0)
+        close(dir->fd);
+    dir->fd = -1;
+    strbuf_free(&dir->path);
+}
+
+/* mkdir -p of the trusted root (0700); every directory made has its
+ * parent fsync'ed. The root is the administrator's: links are followed. */
+static int make_root(struct delivery *d, const char *root)
+{
     struct strbuf prefix;
     strbuf_init(&prefix, PATH_MAX);
     int rc = 0;
-    size_t len = strlen(path);
+    size_t len = strlen(root);
     for (size_t i = 1; rc == 0 && i <= len; i++) {
-        if (i < len && path[i] != '/')
+        if ((i < len && root[i] != '/') || root[i - 1] == '/')
             continue;
-        if (path[i - 1] == '/')
-            continue; /* "//" or a trailing '/' */
         strbuf_reset(&prefix);
-        if (strbuf_append(&prefix, path, i) < 0) {
-            fail(d, ENAMETOOLONG, "mkdir %s", path);
+        if (strbuf_append(&prefix, root, i) < 0) {
+            fail(d, ENAMETOOLONG, "mkdir %s", root);
             rc = -1;
         } else if (mkdir(prefix.data, 0700) == 0) {
-            rc = fsync_parent(d, prefix.data);
+            const char *slash = strrchr(prefix.data, '/');
+            struct strbuf parent;
+            strbuf_init(&parent, PATH_MAX);
+            if (strbuf_append(&parent, prefix.data,
+                              slash > prefix.data ? (size_t)(slash - prefix.data) : 1) < 0) {
+                fail(d, ENAMETOOLONG, "fsync the parent of %s", prefix.data);
+                rc = -1;
+            } else {
+                int fd = open(parent.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0 || fsync(fd) < 0) {
+                    fail(d, errno, "fsync %s", parent.data);
+                    rc = -1;
+                }
+                if (fd >= 0)
+                    close(fd);
+            }
+            strbuf_free(&parent);
         } else if (errno != EEXIST) {
             fail(d, errno, "mkdir %s", prefix.data);
             rc = -1;
         }
     }
-    if (rc == 0 && !is_dir(path)) {
-        fail(d, ENOTDIR, "mkdir %s", path);
-        rc = -1;
-    }
     strbuf_free(&prefix);
     return rc;
 }
 
-/* Makes dir and its tmp/, new/, cur/. */
-static int make_maildir(struct delivery *d, const char *dir)
+/* Opens the trusted root into dir; with create, makes it when missing. */
+static int open_root(struct delivery *d, const char *root, bool create, struct dir *dir)
 {
-    if (make_dirs(d, dir) < 0)
+    if (strbuf_puts(&dir->path, root) < 0) {
+        fail(d, ENAMETOOLONG, "open %s", root);
         return -1;
-    struct strbuf sub;
-    strbuf_init(&sub, PATH_MAX);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof maildir_subdirs / sizeof maildir_subdirs[0]; i++) {
-        strbuf_reset(&sub);
-        if (strbuf_printf(&sub, "%s/%s", dir, maildir_subdirs[i]) < 0) {
-            fail(d, ENAMETOOLONG, "mkdir %s/%s", dir, maildir_subdirs[i]);
-            rc = -1;
-        } else {
-            rc = make_dirs(d, sub.data);
-        }
     }
-    strbuf_free(&sub);
-    return rc;
+    dir->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir->fd < 0 && errno == ENOENT && create && make_root(d, root) == 0)
+        dir->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir->fd >= 0)
+        return 0;
+    if (errno == ENOENT && !create)
+        missing(d, root);
+    else
+        fail(d, errno, "open %s", root);
+    return -1;
+}
+
+/*
+ * Steps from dir into its entry name (one plain component), never through
+ * a symbolic link. When it does not exist: with create it is made (0700,
+ * dir fsync'ed), else MAILDIR_MISSING for `shown`. -1 on failure.
+ */
+static int step(struct delivery *d, struct dir *dir, const char *name, bool create,
+                const char *shown)
+{
+    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(dir->fd, name, flags);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (mkdirat(dir->fd, name, 0700) == 0) {
+            if (fsync(dir->fd) < 0) {
+                fail(d, errno, "fsync %s", dir->path.data);
+                return -1;
+            }
+        } else if (errno != EEXIST) {
+            fail(d, errno, "mkdir %s/%s", dir->path.data, name);
+            return -1;
+        }
+        fd = openat(dir->fd, name, flags);
+    }
+    if (fd < 0) {
+        int e = errno;
+        struct stat st; /* O_NOFOLLOW|O_DIRECTORY give ELOOP or ENOTDIR */
+        if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            fail(d, 0, "%s/%s is a symbolic link: refused", dir->path.data, name);
+        else if ((e == ENOENT || e == ENOTDIR) && !create)
+            missing(d, shown);
+        else
+            fail(d, e, "open %s/%s", dir->path.data, name);
+        return -1;
+    }
+    bool slash = dir->path.len > 0 && dir->path.data[dir->path.len - 1] == '/';
+    if ((!slash && strbuf_puts(&dir->path, "/") < 0) || strbuf_puts(&dir->path, name) < 0) {
+        close(fd);
+        fail(d, ENAMETOOLONG, "open %s/%s", dir->path.data, name);
+        return -1;
+    }
+    close(dir->fd);
+    dir->fd = fd;
+    return 0;
+}
+
+/*
+ * Walks dir down rel ('/'-separated, relative), one step per component;
+ * "." and empty components are skipped, ".." is refused. -1 on failure.
+ */
+static int walk(struct delivery *d, struct dir *dir, const char *rel, bool create,
+                const char *shown)
+{
+    char name[NAME_MAX + 1];
+    while (*rel != '\0') {
+        size_t n = strcspn(rel, "/");
+        if (n > NAME_MAX) {
+            fail(d, ENAMETOOLONG, "open %s/%.*s", dir->path.data, (int)n, rel);
+            return -1;
+        }
+        memcpy(name, rel, n);
+        name[n] = '\0';
+        rel += n + (rel[n] == '/');
+        if (n == 0 || strcmp(name, ".") == 0)
+            continue;
+        if (strcmp(name, "..") == 0) {
+            fail(d, 0, "open %s/..: refused below the Maildir root", dir->path.data);
+            return -1;
+        }
+        if (step(d, dir, name, create, shown) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Opens the tmp/, new/, cur/ of the Maildir at m into subs (cur/ only to
+ * check it is there). -1 on failure. */
+static int open_subdirs(struct delivery *d, const struct dir *m, bool create, struct dir *subs)
+{
+    for (size_t i = 0; i < N_SUBDIRS; i++) {
+        subs[i].fd = dup(m->fd);
+        if (subs[i].fd < 0) {
+            fail(d, errno, "open %s", m->path.data);
+            return -1;
+        }
+        if (strbuf_puts(&subs[i].path, m->path.data) < 0) {
+            fail(d, ENAMETOOLONG, "open %s", m->path.data);
+            return -1;
+        }
+        if (step(d, &subs[i], maildir_subdirs[i], create, m->path.data) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Creates the empty maildirfolder marker of a Maildir++ folder. */
-static int mark_folder(struct delivery *d, const char *dir)
+static int mark_folder(struct delivery *d, const struct dir *folder)
 {
-    struct strbuf marker;
-    strbuf_init(&marker, PATH_MAX);
-    int rc = 0;
     struct stat st;
-    if (strbuf_printf(&marker, "%s/maildirfolder", dir) < 0) {
-        fail(d, ENAMETOOLONG, "open %s/maildirfolder", dir);
-        rc = -1;
-    } else if (stat(marker.data, &st) < 0) {
-        int fd = open(marker.data, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-            fail(d, errno, "open %s", marker.data);
-            rc = -1;
-        } else {
-            if (fsync(fd) < 0) {
-                fail(d, errno, "fsync %s", marker.data);
-                rc = -1;
-            }
-            close(fd);
-            if (rc == 0)
-                rc = fsync_parent(d, marker.data);
-        }
+    if (fstatat(folder->fd, "maildirfolder", &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    int fd = openat(folder->fd, "maildirfolder", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return 0; /* made by a concurrent delivery */
+        fail(d, errno, "open %s/maildirfolder", folder->path.data);
+        return -1;
     }
-    strbuf_free(&marker);
+    int rc = 0;
+    if (fsync(fd) < 0 || fsync(folder->fd) < 0) {
+        fail(d, errno, "fsync %s/maildirfolder", folder->path.data);
+        rc = -1;
+    }
+    close(fd);
     return rc;
 }
 
@@ -269,102 +372,77 @@ static void unique_name(struct strbuf *name)
         append_host(name);
 }
 
-/* Creates tmp/NAME; returns the fd or -1. name and rel get NAME and tmp/NAME. */
-static int create_tmp(struct delivery *d, int dirfd, const char *dir, struct strbuf *name,
-                      struct strbuf *rel)
+/* Creates tmp/NAME; returns the fd or -1. name gets NAME. */
+static int create_tmp(struct delivery *d, const struct dir *tmp, struct strbuf *name)
 {
     for (int tries = 0; tries < MAILDIR_TRIES; tries++) {
         unique_name(name);
-        strbuf_reset(rel);
-        if (strbuf_printf(rel, "tmp/%s", name->data) < 0) {
-            fail(d, ENAMETOOLONG, "open %s/tmp/%s", dir, name->data);
-            return -1;
-        }
         int fd =
-            openat(dirfd, rel->data, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+            openat(tmp->fd, name->data, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0)
             return fd;
         if (errno != EEXIST) {
-            fail(d, errno, "open %s/%s", dir, rel->data);
+            fail(d, errno, "open %s/%s", tmp->path.data, name->data);
             return -1;
         }
     }
-    fail(d, EEXIST, "open %s/tmp: no unique name", dir);
+    fail(d, EEXIST, "open %s: no unique name", tmp->path.data);
     return -1;
 }
 
-/* Moves tmp/NAME to new/NAME,S=SIZE without replacing anything. */
-static int move_to_new(struct delivery *d, int dirfd, const char *dir, const char *tmp_rel,
-                       const char *name, long long size, struct strbuf *new_rel)
+/* Moves tmp/NAME to new/NAME,S=SIZE (new_name) without replacing anything. */
+static int move_to_new(struct delivery *d, const struct dir *tmp, const struct dir *new,
+                       const char *name, long long size, struct strbuf *new_name)
 {
     struct strbuf fresh;
     strbuf_init(&fresh, MAILDIR_NAME_MAX);
     int rc = -1;
     for (int tries = 0; tries < MAILDIR_TRIES; tries++) {
-        strbuf_reset(new_rel);
+        strbuf_reset(new_name);
         if (tries > 0)
             unique_name(&fresh); /* new/NAME was taken: pick another */
-        if (strbuf_printf(new_rel, "new/%s,S=%lld", tries ? fresh.data : name, size) < 0) {
-            fail(d, ENAMETOOLONG, "link %s/%s", dir, tmp_rel);
+        if (strbuf_printf(new_name, "%s,S=%lld", tries ? fresh.data : name, size) < 0) {
+            fail(d, ENAMETOOLONG, "link %s/%s", tmp->path.data, name);
             break;
         }
-        if (linkat(dirfd, tmp_rel, dirfd, new_rel->data, 0) == 0) {
-            if (unlinkat(dirfd, tmp_rel, 0) < 0)
-                warn_unlink(dir, tmp_rel, errno);
+        if (linkat(tmp->fd, name, new->fd, new_name->data, 0) == 0) {
+            if (unlinkat(tmp->fd, name, 0) < 0)
+                warn_unlink(tmp->path.data, name, errno);
             rc = 0;
             break;
         }
         int e = errno;
         if (e == EPERM || e == ENOSYS || e == EOPNOTSUPP) {
             /* No hard links here: rename, still refusing to replace. */
-            if (renameat2(dirfd, tmp_rel, dirfd, new_rel->data, RENAME_NOREPLACE) == 0) {
+            if (renameat2(tmp->fd, name, new->fd, new_name->data, RENAME_NOREPLACE) == 0) {
                 rc = 0;
                 break;
             }
             e = errno;
         }
         if (e != EEXIST) {
-            fail(d, e, "link %s/%s to %s/%s", dir, tmp_rel, dir, new_rel->data);
+            fail(d, e, "link %s/%s to %s/%s", tmp->path.data, name, new->path.data, new_name->data);
             break;
         }
     }
     if (rc < 0)
-        fail(d, EEXIST, "link %s/%s: no unique name in new/", dir, tmp_rel);
+        fail(d, EEXIST, "link %s/%s: no unique name in new/", tmp->path.data, name);
     strbuf_free(&fresh);
     return rc;
 }
 
-static int fsync_subdir(struct delivery *d, int dirfd, const char *dir, const char *sub)
+/* Writes, syncs and publishes one file through the tmp/ and new/ of a
+ * Maildir; dest gets its path. */
+static void store(struct delivery *d, const struct dir *tmp, const struct dir *new,
+                  maildir_writer_fn writer, void *arg, char *dest, size_t dest_len)
 {
-    int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        fail(d, errno, "open %s/%s", dir, sub);
-        return -1;
-    }
-    int rc = fsync(fd);
-    if (rc < 0)
-        fail(d, errno, "fsync %s/%s", dir, sub);
-    close(fd);
-    return rc;
-}
-
-/* Writes, syncs and publishes one file in the Maildir at dir. */
-static void store(struct delivery *d, const char *dir, maildir_writer_fn writer, void *arg,
-                  char *dest, size_t dest_len)
-{
-    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        fail(d, errno, "open %s", dir);
-        return;
-    }
-    struct strbuf name, tmp_rel, new_rel, final;
+    struct strbuf name, new_name, final;
     strbuf_init(&name, MAILDIR_NAME_MAX);
-    strbuf_init(&tmp_rel, MAILDIR_NAME_MAX + 8);
-    strbuf_init(&new_rel, MAILDIR_NAME_MAX + 32);
+    strbuf_init(&new_name, MAILDIR_NAME_MAX + 32);
     strbuf_init(&final, PATH_MAX);
     bool in_tmp = false, in_new = false;
 
-    int fd = create_tmp(d, dirfd, dir, &name, &tmp_rel);
+    int fd = create_tmp(d, tmp, &name);
     if (fd < 0)
         goto out;
     in_tmp = true;
@@ -372,44 +450,48 @@ static void store(struct delivery *d, const char *dir, maildir_writer_fn writer,
     errno = 0;
     if (writer(fd, arg) < 0) {
         if (errno)
-            fail(d, errno, "write %s/%s", dir, tmp_rel.data);
+            fail(d, errno, "write %s/%s", tmp->path.data, name.data);
         else
-            fail(d, 0, "write %s/%s: the writer failed", dir, tmp_rel.data);
+            fail(d, 0, "write %s/%s: the writer failed", tmp->path.data, name.data);
         goto close_fd;
     }
     if (fsync(fd) < 0) {
-        fail(d, errno, "fsync %s/%s", dir, tmp_rel.data);
+        fail(d, errno, "fsync %s/%s", tmp->path.data, name.data);
         goto close_fd;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        fail(d, errno, "fstat %s/%s", dir, tmp_rel.data);
+        fail(d, errno, "fstat %s/%s", tmp->path.data, name.data);
         goto close_fd;
     }
     int closed = close(fd);
     fd = -1;
     if (closed < 0) {
-        fail(d, errno, "close %s/%s", dir, tmp_rel.data);
+        fail(d, errno, "close %s/%s", tmp->path.data, name.data);
         goto out;
     }
 
     /* The destination must fit before anything becomes visible. */
-    if (strbuf_printf(&final, "%s/new/%s,S=%lld", dir, name.data, (long long)st.st_size) < 0 ||
+    if (strbuf_printf(&final, "%s/%s,S=%lld", new->path.data, name.data, (long long)st.st_size) <
+            0 ||
         (dest && final.len >= dest_len)) {
-        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", dir, tmp_rel.data);
+        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", tmp->path.data, name.data);
         goto out;
     }
-    if (move_to_new(d, dirfd, dir, tmp_rel.data, name.data, (long long)st.st_size, &new_rel) < 0)
+    if (move_to_new(d, tmp, new, name.data, (long long)st.st_size, &new_name) < 0)
         goto out;
     in_tmp = false; /* linked and unlinked, or renamed */
     in_new = true;
-    if (fsync_subdir(d, dirfd, dir, "new") < 0)
+    if (fsync(new->fd) < 0) {
+        fail(d, errno, "fsync %s", new->path.data);
         goto out;
+    }
 
     /* A retried name in new/ may be longer; take the file back rather than lie. */
     strbuf_reset(&final);
-    if (strbuf_printf(&final, "%s/%s", dir, new_rel.data) < 0 || (dest && final.len >= dest_len)) {
-        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", dir, new_rel.data);
+    if (strbuf_printf(&final, "%s/%s", new->path.data, new_name.data) < 0 ||
+        (dest && final.len >= dest_len)) {
+        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", new->path.data, new_name.data);
         goto out;
     }
     in_new = false;
@@ -420,19 +502,76 @@ static void store(struct delivery *d, const char *dir, maildir_writer_fn writer,
 close_fd:
     close(fd);
 out:
-    if (in_tmp && unlinkat(dirfd, tmp_rel.data, 0) < 0)
-        warn_unlink(dir, tmp_rel.data, errno);
-    if (in_new && unlinkat(dirfd, new_rel.data, 0) < 0)
-        warn_unlink(dir, new_rel.data, errno);
-    close(dirfd);
+    if (in_tmp && unlinkat(tmp->fd, name.data, 0) < 0)
+        warn_unlink(tmp->path.data, name.data, errno);
+    if (in_new && unlinkat(new->fd, new_name.data, 0) < 0)
+        warn_unlink(new->path.data, new_name.data, errno);
     strbuf_free(&name);
-    strbuf_free(&tmp_rel);
-    strbuf_free(&new_rel);
+    strbuf_free(&new_name);
     strbuf_free(&final);
 }
 
-enum maildir_result maildir_deliver(const char *maildir, const char *folder, bool create,
-                                    maildir_writer_fn writer, void *arg, char *dest,
+/* The part of maildir below root, or NULL when it is not below root. */
+static const char *below_root(const char *root, const char *maildir)
+{
+    size_t n = strlen(root);
+    if (n == 0 || strncmp(maildir, root, n) != 0)
+        return NULL;
+    if (root[n - 1] == '/')
+        return maildir + n;
+    if (maildir[n] == '/' || maildir[n] == '\0')
+        return maildir + n;
+    return NULL;
+}
+
+/* Opens the Maildir (and folder) and stores the copy. */
+static void deliver(struct delivery *d, const char *root, const char *rel, const char *maildir,
+                    const char *folder, bool create, maildir_writer_fn writer, void *arg,
+                    char *dest, size_t dest_len)
+{
+    struct dir m, subs[N_SUBDIRS], f, fsubs[N_SUBDIRS];
+    dir_init(&m);
+    dir_init(&f);
+    for (size_t i = 0; i < N_SUBDIRS; i++) {
+        dir_init(&subs[i]);
+        dir_init(&fsubs[i]);
+    }
+    const struct dir *tmp = &subs[SUB_TMP], *new = &subs[SUB_NEW];
+
+    if (open_root(d, root, create, &m) < 0 || walk(d, &m, rel, create, maildir) < 0 ||
+        open_subdirs(d, &m, create, subs) < 0)
+        goto out;
+    if (folder && *folder) {
+        /* a folder of an existing Maildir is always made when missing */
+        char name[MAILDIR_FOLDER_MAX + 2];
+        snprintf(name, sizeof name, ".%s", folder);
+        f.fd = dup(m.fd);
+        if (f.fd < 0) {
+            fail(d, errno, "open %s", m.path.data);
+            goto out;
+        }
+        if (strbuf_puts(&f.path, m.path.data) < 0) {
+            fail(d, ENAMETOOLONG, "open %s/%s", m.path.data, name);
+            goto out;
+        }
+        if (step(d, &f, name, true, maildir) < 0 || open_subdirs(d, &f, true, fsubs) < 0 ||
+            mark_folder(d, &f) < 0)
+            goto out;
+        tmp = &fsubs[SUB_TMP];
+        new = &fsubs[SUB_NEW];
+    }
+    store(d, tmp, new, writer, arg, dest, dest_len);
+out:
+    dir_close(&m);
+    dir_close(&f);
+    for (size_t i = 0; i < N_SUBDIRS; i++) {
+        dir_close(&subs[i]);
+        dir_close(&fsubs[i]);
+    }
+}
+
+enum maildir_result maildir_deliver(const char *root, const char *maildir, const char *folder,
+                                    bool create, maildir_writer_fn writer, void *arg, char *dest,
                                     size_t dest_len, char *err, size_t err_len)
 {
     struct delivery d = {.err = err, .err_len = err_len, .result = MAILDIR_OK};
@@ -440,41 +579,19 @@ enum maildir_result maildir_deliver(const char *maildir, const char *folder, boo
         err[0] = '\0';
     if (dest && dest_len > 0)
         dest[0] = '\0';
-    if (!maildir || !*maildir || !writer) {
+    if (!root || !maildir || !*maildir || !writer) {
         fail(&d, EINVAL, "deliver: no Maildir or writer");
+        return d.result;
+    }
+    const char *rel = below_root(root, maildir);
+    if (!rel) {
+        fail(&d, 0, "deliver %s: not below the Maildir root %s", maildir, root);
         return d.result;
     }
     if (folder && *folder && !folder_is_safe(folder)) {
         fail(&d, 0, "deliver %s: unsafe folder name", maildir);
         return d.result;
     }
-
-    if (!maildir_exists(maildir)) {
-        if (!create) {
-            d.result = MAILDIR_MISSING;
-            if (err && err_len > 0)
-                snprintf(err, err_len, "%s: no such Maildir", maildir);
-            return d.result;
-        }
-        if (make_maildir(&d, maildir) < 0)
-            return d.result;
-    }
-
-    struct strbuf dir;
-    strbuf_init(&dir, PATH_MAX);
-    if (folder && *folder) {
-        if (strbuf_printf(&dir, "%s/.%s", maildir, folder) < 0)
-            fail(&d, ENAMETOOLONG, "deliver %s/.%s", maildir, folder);
-        else if (!maildir_exists(dir.data) && make_maildir(&d, dir.data) < 0)
-            ; /* d holds the reason */
-        else
-            mark_folder(&d, dir.data);
-    } else if (strbuf_puts(&dir, maildir) < 0) {
-        fail(&d, ENAMETOOLONG, "deliver %s", maildir);
-    }
-
-    if (d.result == MAILDIR_OK)
-        store(&d, dir.data, writer, arg, dest, dest_len);
-    strbuf_free(&dir);
+    deliver(&d, root, rel, maildir, folder, create, writer, arg, dest, dest_len);
     return d.result;
 }

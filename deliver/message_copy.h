@@ -4,7 +4,19 @@
  * fields to drop (forged verdict fields, and the Subject when a tagged
  * one is in the block), with line ends written as LF (Maildir) or CRLF
  * (SMTP relay). All other bytes are copied unchanged. Streams from the
- * spool in fixed-size chunks. Thread-safe per call.
+ * spool in fixed-size chunks; linear in the message size.
+ *
+ * Line ends: CRLF, a bare LF and a bare CR are each one line end, written
+ * as LF or CRLF. The relay copy so never holds a bare CR or LF, and no
+ * relay can read "hello CR . CR LF" as an end of data (the dot after the
+ * new line end is stuffed when sent). The Maildir copy stores a bare CR as
+ * LF too, although a Maildir reader would take it as an ordinary byte: the
+ * header scanner (common/message_header.h) must see the lines every copy
+ * shows, or a field after a bare CR would be one line in a copy and no
+ * field to the scanner (or the reverse, an empty line the scanner took
+ * for the header's end). A bare CR is never valid in mail (RFC 5322 2.3).
+ *
+ * Thread-safe per call.
  */
 #ifndef LMTPSCAN_MESSAGE_COPY_H
 #define LMTPSCAN_MESSAGE_COPY_H

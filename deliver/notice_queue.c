@@ -80,7 +80,7 @@ static int write_entry(const struct config *cfg, const char *mail_id, const char
         return -1;
     }
     struct durable_file df;
-    if (durable_file_open(&df, cfg->notify.queue_dir, name) < 0) {
+    if (durable_file_open(&df, cfg->notify.queue_dir, NULL, name) < 0) {
         log_error("mail_id=%s notice to <%s> not queued: %s/%s: %s", mail_id, to,
                   cfg->notify.queue_dir, name, strerror(errno));
         strbuf_free(&sb);

@@ -2,7 +2,8 @@
  * quarantine: durable storage of blocked mail (see quarantine.h). The .eml
  * holds the message bytes exactly as received; the .env holds one
  * "key: value" per line (sender, envid, ret, reason, and one rcpt line per
- * quarantined recipient), values free of control characters.
+ * quarantined recipient), values free of control characters. Both are
+ * written straight into the configured directory through durable_file.
  */
 #include "deliver/quarantine.h"
 #include "common/fd_io.h"
@@ -20,7 +21,7 @@ static int store_eml(const char *dir, const char *mail_id, const struct spool *m
     char name[64];
     snprintf(name, sizeof(name), "%s.eml", mail_id);
     struct durable_file df;
-    if (durable_file_open(&df, dir, name) < 0)
+    if (durable_file_open(&df, dir, NULL, name) < 0)
         return -1;
     char buf[65536];
     uint64_t off = 0, size = spool_size(msg);
@@ -60,7 +61,7 @@ static int store_env(const char *dir, const struct envelope *env, const char *re
     char name[64];
     snprintf(name, sizeof(name), "%s.env", env->mail_id);
     struct durable_file df;
-    if (durable_file_open(&df, dir, name) < 0)
+    if (durable_file_open(&df, dir, NULL, name) < 0)
         return -1;
     FILE *f = fdopen(dup(df.fd), "w");
     if (f == NULL)

@@ -1,6 +1,7 @@
 /*
- * report: the per-transaction XML report and its release records (see
- * report.h for the contract, conf/report.xsd for the format).
+ * report: writes the per-transaction XML report (see report.h for the
+ * contract, conf/report.xsd for the format); where it is stored is
+ * report_store.c, the release records report_release.c.
  *
  * Every string that goes to libxml2 passes through xml_text first (valid
  * UTF-8, no characters XML 1.0 forbids, bounded); libxml2 does the
@@ -8,40 +9,25 @@
  * durable_file, so a reader sees either no report or a whole one.
  */
 #include "deliver/report.h"
-#include "common/fd_io.h"
 #include "common/mail_id.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-#include "deliver/durable_file.h"
+#include "deliver/report_store.h"
 #include "deliver/rfc2047.h"
 #include "deliver/xml_text.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define ATTR_MAX     4096 /* bound of any other attribute or text value */
 #define REPORT_MODE  0640
 #define DAY_DIR_MODE 0750
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-    xmlInitParser();
-}
 
 /* ---- writing helpers: the first libxml2 failure sticks in ok ---- */
 
@@ -49,11 +35,6 @@ struct writer {
     xmlTextWriterPtr w;
     bool ok;
 };
-
-static const xmlChar *X(const char *s)
-{
-    return (const xmlChar *)s;
-}
 
 static void w_start(struct writer *wr, const char *name)
 {
@@ -140,21 +121,12 @@ static void w_text_element(struct writer *wr, const char *name, const char *v)
     free(clean);
 }
 
-static void format_time(const struct timespec *ts, char *out, size_t out_len)
-{
-    struct tm tm;
-    char base[32];
-    gmtime_r(&ts->tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, out_len, "%s.%03ldZ", base, (long)(ts->tv_nsec / 1000000));
-}
-
 /* ---- the parts of the report ---- */
 
 static void write_received(struct writer *wr, const struct config *cfg, const struct envelope *env)
 {
     char when[64];
-    format_time(&env->received, when, sizeof(when));
+    report_format_time(&env->received, when, sizeof(when));
     w_start(wr, "received");
     w_attr(wr, "at", when);
     w_attr(wr, "protocol", env->protocol == PROTO_SMTP ? "SMTP" : "LMTP");
@@ -464,45 +436,6 @@ static void write_document(struct writer *wr, const struct config *cfg, const st
         wr->ok = false;
 }
 
-/* ---- storage ---- */
-
-/* Stores data as dir/name through durable_file, mode REPORT_MODE. */
-static int store(const char *dir, const char *name, const char *data, size_t len, char *path,
-                 size_t path_len)
-{
-    struct durable_file df;
-    if (durable_file_open(&df, dir, name) < 0)
-        return -1;
-    if (fchmod(df.fd, REPORT_MODE) < 0 || write_all(df.fd, data, len) < 0) {
-        int saved = errno;
-        durable_file_abort(&df);
-        errno = saved;
-        return -1;
-    }
-    if (durable_file_commit(&df) < 0)
-        return -1;
-    if (path != NULL)
-        snprintf(path, path_len, "%s", df.final_path);
-    return 0;
-}
-
-/* report.dir/YYYY-MM-DD, created (and report.dir synced) when missing. */
-static int day_dir(const struct config *cfg, time_t when, char *out, size_t out_len)
-{
-    struct tm tm;
-    char day[16];
-    gmtime_r(&when, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-    int n = snprintf(out, out_len, "%s/%s", cfg->report.dir, day);
-    if (n < 0 || (size_t)n >= out_len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (mkdir(out, DAY_DIR_MODE) == 0)
-        return fsync_dir(cfg->report.dir);
-    return errno == EEXIST ? 0 : -1;
-}
-
 int report_write(const struct config *cfg, const struct envelope *env,
                  const struct message_header *mh, const struct spool *msg,
                  const struct scan_result *res, const char *smtp_reply, char *path, size_t path_len,
@@ -512,10 +445,10 @@ int report_write(const struct config *cfg, const struct envelope *env,
         path[0] = '\0';
     if (cfg->report.dir[0] == '\0')
         return 0;
-    (void)pthread_once(&xml_once, xml_init);
+    report_xml_init();
 
-    char dir[PATH_MAX];
-    if (day_dir(cfg, env->received.tv_sec, dir, sizeof(dir)) < 0) {
+    char dir[PATH_MAX], day[16];
+    if (report_day_dir(cfg, env->received.tv_sec, day, sizeof(day), dir, sizeof(dir)) < 0) {
         snprintf(err, err_len, "report directory %s/...: %s", cfg->report.dir, strerror(errno));
         return -1;
     }
@@ -539,159 +472,13 @@ int report_write(const struct config *cfg, const struct envelope *env,
     }
     char name[MAIL_ID_LEN + 8];
     snprintf(name, sizeof(name), "%s.xml", env->mail_id);
-    if (store(dir, name, (const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf), path,
-              path_len) < 0) {
+    if (report_store(cfg->report.dir, day, name, (const char *)xmlBufferContent(buf),
+                     (size_t)xmlBufferLength(buf), path, path_len) < 0) {
         snprintf(err, err_len, "%s/%s: %s", dir, name, strerror(errno));
         goto free_buffer;
     }
     rc = 0;
 free_buffer:
     xmlBufferFree(buf);
-    return rc;
-}
-
-static bool is_day_name(const char *s)
-{
-    /* YYYY-MM-DD */
-    if (strlen(s) != 10)
-        return false;
-    for (size_t i = 0; i < 10; i++) {
-        bool dash = i == 4 || i == 7;
-        if (dash ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
-            return false;
-    }
-    return true;
-}
-
-int report_find(const struct config *cfg, const char *mail_id, char *path, size_t path_len)
-{
-    if (!mail_id_valid(mail_id)) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (cfg->report.dir[0] == '\0') {
-        errno = ENOENT;
-        return -1;
-    }
-    DIR *d = opendir(cfg->report.dir);
-    if (d == NULL)
-        return -1;
-    char best[16] = "";
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!is_day_name(de->d_name))
-            continue;
-        char candidate[PATH_MAX];
-        struct stat st;
-        snprintf(candidate, sizeof(candidate), "%s/%s/%s.xml", cfg->report.dir, de->d_name,
-                 mail_id);
-        /* The latest day wins should the id ever repeat. */
-        if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && strcmp(de->d_name, best) > 0)
-            snprintf(best, sizeof(best), "%s", de->d_name);
-    }
-    closedir(d);
-    if (best[0] == '\0') {
-        errno = ENOENT;
-        return -1;
-    }
-    int n = snprintf(path, path_len, "%s/%s/%s.xml", cfg->report.dir, best, mail_id);
-    if (n < 0 || (size_t)n >= path_len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return 0;
-}
-
-/* Sets a sanitised attribute on a tree node; false when libxml2 fails. */
-static bool set_prop(xmlNodePtr node, const char *name, const char *value)
-{
-    char *clean = xml_text_dup(value, strlen(value), ATTR_MAX, NULL);
-    bool ok = xmlNewProp(node, X(name), X(clean)) != NULL;
-    free(clean);
-    return ok;
-}
-
-static int add_release_locked(const char *path, const struct report_release *rel, char *err,
-                              size_t err_len)
-{
-    xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-    if (doc == NULL) {
-        snprintf(err, err_len, "%s: not a readable XML report", path);
-        return -1;
-    }
-    int rc = -1;
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (root == NULL || root->ns == NULL || xmlStrcmp(root->name, X("report")) != 0 ||
-        xmlStrcmp(root->ns->href, X(REPORT_NAMESPACE)) != 0) {
-        snprintf(err, err_len, "%s: not an lmtpscan report", path);
-        goto free_doc;
-    }
-    xmlNodePtr node = xmlNewChild(root, root->ns, X("release"), NULL);
-    char when[64];
-    struct timespec ts = {.tv_sec = rel->at, .tv_nsec = 0};
-    format_time(&ts, when, sizeof(when));
-    bool ok = node != NULL && set_prop(node, "at", when);
-    if (ok && rel->by != NULL && rel->by[0] != '\0')
-        ok = set_prop(node, "by", rel->by);
-    ok = ok && set_prop(node, "rcpt", rel->rcpt) && set_prop(node, "reply", rel->reply);
-    if (ok && rel->destination != NULL && rel->destination[0] != '\0')
-        ok = set_prop(node, "destination", rel->destination);
-    if (!ok) {
-        snprintf(err, err_len, "libxml2: cannot add the release");
-        goto free_doc;
-    }
-    xmlChar *mem = NULL;
-    int len = 0;
-    xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
-    if (mem == NULL || len <= 0) {
-        xmlFree(mem);
-        snprintf(err, err_len, "libxml2: cannot serialise the report");
-        goto free_doc;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    const char *name = slash != NULL ? slash + 1 : path;
-    if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", name);
-    if (store(dir, base, (const char *)mem, (size_t)len, NULL, 0) < 0)
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-    else
-        rc = 0;
-    xmlFree(mem);
-free_doc:
-    xmlFreeDoc(doc);
-    return rc;
-}
-
-int report_add_release(const struct config *cfg, const char *mail_id,
-                       const struct report_release *rel, char *err, size_t err_len)
-{
-    (void)pthread_once(&xml_once, xml_init);
-    char path[PATH_MAX];
-    if (report_find(cfg, mail_id, path, sizeof(path)) < 0) {
-        snprintf(err, err_len, "no report for %s: %s", mail_id,
-                 cfg->report.dir[0] == '\0' ? "reports are off" : strerror(errno));
-        return -1;
-    }
-    /* Serialise concurrent releases of one message: lock its day dir. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
-        snprintf(err, err_len, "%s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        return -1;
-    }
-    int rc = add_release_locked(path, rel, err, err_len);
-    close(dfd); /* releases the lock */
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * rfc2047: encoded-word decoder (see rfc2047.h). An encoded word is
- * parsed whole (charset, encoding, text) before anything is written, so a
- * malformed one is copied through untouched.
+ * checked whole (charset, encoding, text) before anything is written, so a
+ * malformed one is copied through untouched. Linear in the input length.
  */
 #include "deliver/rfc2047.h"
 
@@ -98,57 +98,119 @@ static int b64_value(char c)
     return -1;
 }
 
-/* Checks the encoded text; with out != NULL also writes the decoding. */
+/* Writes the decoding of Q text already checked by q_bad(). */
 static int decode_q(const char *t, size_t len, enum charset cs, struct strbuf *out)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c == '_') {
             c = ' ';
-        } else if (c == '=') {
-            if (i + 2 >= len)
-                return -1;
-            int hi = hex_value(t[i + 1]), lo = hex_value(t[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (unsigned char)(hi * 16 + lo);
+        } else if (c == '=' && i + 2 < len) {
+            c = (unsigned char)(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2]));
             i += 2;
-        } else if (c <= ' ' || c >= 127) {
-            return -1;
         }
-        if (out != NULL && put_byte(out, cs, c) < 0)
-            return -2;
+        if (put_byte(out, cs, c) < 0)
+            return -1;
     }
     return 0;
 }
 
+/* Writes the decoding of B text already checked by b_text_ok(). */
 static int decode_b(const char *t, size_t len, enum charset cs, struct strbuf *out)
 {
     uint32_t acc = 0;
     int bits = 0;
-    size_t pad = 0, data = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (t[i] == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64_value(t[i]);
-        if (v < 0 || pad > 0)
-            return -1; /* not base64, or data after padding */
-        data++;
-        acc = (acc << 6) | (uint32_t)v;
+    for (size_t i = 0; i < len && t[i] != '='; i++) {
+        acc = (acc << 6) | (uint32_t)b64_value(t[i]);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
             unsigned char c = (unsigned char)(acc >> bits);
             acc &= (1u << bits) - 1;
-            if (out != NULL && put_byte(out, cs, c) < 0)
-                return -2;
+            if (put_byte(out, cs, c) < 0)
+                return -1;
         }
     }
-    if (data % 4 == 1 || pad > 2)
-        return -1;
     return 0;
+}
+
+/*
+ * Linear time: words that never end ("=?utf-8?q?a" repeated) or end far
+ * away must not be rescanned from every "=?". Each question "where is the
+ * next X at or after p" goes to a finder that remembers its last answer;
+ * the decoder asks at positions that only grow, so every byte is looked
+ * at a bounded number of times.
+ */
+typedef bool (*hit_fn)(const char *in, size_t len, size_t p);
+
+struct finder {
+    hit_fn hit;
+    bool valid;
+    size_t from, at; /* no hit in [from, at); at: a hit, or len */
+};
+
+static size_t find_next(struct finder *f, const char *in, size_t len, size_t q)
+{
+    if (f->valid && q >= f->from && q <= f->at)
+        return f->at;
+    size_t stop = f->valid && q < f->from ? f->from : len;
+    size_t p = q;
+    while (p < stop && !f->hit(in, len, p))
+        p++;
+    if (p == stop && stop != len)
+        p = f->at; /* none before the part already known to hold none */
+    f->valid = true;
+    f->from = q;
+    f->at = p;
+    return p;
+}
+
+/* "?=", the end of an encoded word */
+static bool word_end(const char *in, size_t len, size_t p)
+{
+    return in[p] == '?' && p + 1 < len && in[p + 1] == '=';
+}
+
+static bool ctl_or_space(unsigned char c)
+{
+    return c <= ' ' || c >= 127;
+}
+
+/* A byte no Q text may hold from there on: blanks, controls, 8-bit, and
+ * "=" without two hex digits (the "?" ending the word is no hex digit, so
+ * an escape cut by the end counts too). */
+static bool q_bad(const char *in, size_t len, size_t p)
+{
+    if (ctl_or_space((unsigned char)in[p]))
+        return true;
+    return in[p] == '=' && !(p + 2 < len && hex_value(in[p + 1]) >= 0 && hex_value(in[p + 2]) >= 0);
+}
+
+/* Not a base64 letter ("=" included: the padding is checked apart). */
+static bool b_bad(const char *in, size_t len, size_t p)
+{
+    (void)len;
+    return b64_value(in[p]) < 0;
+}
+
+struct decoder {
+    const char *in;
+    size_t len;
+    struct finder end, q, b;
+};
+
+/* Base64 text in [t, e): letters, then at most two "=", and no length
+ * that leaves a single letter over. */
+static bool b_text_ok(struct decoder *d, size_t t, size_t e)
+{
+    size_t z = e, pad = 0;
+    while (z > t && d->in[z - 1] == '=' && pad < 3) {
+        z--;
+        pad++;
+    }
+    if (pad > 2 || find_next(&d->b, d->in, d->len, t) < z)
+        return false;
+    return (z - t) % 4 != 1;
 }
 
 struct encoded_word {
@@ -161,12 +223,15 @@ struct encoded_word {
 
 /* Parses an encoded word starting at in[i] ("=?"). True when it is one
  * this decoder can decode. */
-static bool parse_word(const char *in, size_t len, size_t i, struct encoded_word *w)
+static bool parse_word(struct decoder *d, size_t i, struct encoded_word *w)
 {
+    const char *in = d->in;
+    size_t len = d->len;
     if (i + 2 > len || in[i] != '=' || in[i + 1] != '?')
         return false;
     size_t p = i + 2, cs_start = p;
-    while (p < len && in[p] != '?' && (unsigned char)in[p] > ' ' && in[p] != 127)
+    while (p < len && p - cs_start <= CHARSET_MAX && in[p] != '?' &&
+           !ctl_or_space((unsigned char)in[p]))
         p++;
     if (p >= len || in[p] != '?' || p == cs_start || p - cs_start > CHARSET_MAX)
         return false;
@@ -184,27 +249,23 @@ static bool parse_word(const char *in, size_t len, size_t i, struct encoded_word
     if (w->enc != 'B' && w->enc != 'b' && w->enc != 'Q' && w->enc != 'q')
         return false;
     p += 2;
-    size_t t_start = p;
-    while (p + 1 < len && !(in[p] == '?' && in[p + 1] == '=')) {
-        if ((unsigned char)in[p] <= ' ' || in[p] == 127)
-            return false;
-        p++;
-    }
-    if (p + 1 >= len)
+    size_t e = find_next(&d->end, in, len, p);
+    if (e >= len)
         return false;
-    w->text = in + t_start;
-    w->text_len = p - t_start;
-    w->end = p + 2;
-    int rc = (w->enc == 'B' || w->enc == 'b') ? decode_b(w->text, w->text_len, w->cs, NULL)
-                                              : decode_q(w->text, w->text_len, w->cs, NULL);
-    return rc == 0;
+    bool ok =
+        (w->enc == 'B' || w->enc == 'b') ? b_text_ok(d, p, e) : find_next(&d->q, in, len, p) >= e;
+    if (!ok)
+        return false;
+    w->text = in + p;
+    w->text_len = e - p;
+    w->end = e + 2;
+    return true;
 }
 
 static int emit_word(const struct encoded_word *w, struct strbuf *out)
 {
-    int rc = (w->enc == 'B' || w->enc == 'b') ? decode_b(w->text, w->text_len, w->cs, out)
-                                              : decode_q(w->text, w->text_len, w->cs, out);
-    return rc == 0 ? 0 : -1;
+    return (w->enc == 'B' || w->enc == 'b') ? decode_b(w->text, w->text_len, w->cs, out)
+                                            : decode_q(w->text, w->text_len, w->cs, out);
 }
 
 static bool is_lwsp(char c)
@@ -214,11 +275,15 @@ static bool is_lwsp(char c)
 
 int rfc2047_decode(const char *in, size_t len, struct strbuf *out)
 {
+    struct decoder d = {.in = in, .len = len};
+    d.end.hit = word_end;
+    d.q.hit = q_bad;
+    d.b.hit = b_bad;
     size_t i = 0;
     bool after_word = false;
     while (i < len) {
         struct encoded_word w;
-        if (in[i] == '=' && parse_word(in, len, i, &w)) {
+        if (in[i] == '=' && parse_word(&d, i, &w)) {
             if (emit_word(&w, out) < 0)
                 return -1;
             i = w.end;
@@ -229,7 +294,7 @@ int rfc2047_decode(const char *in, size_t len, struct strbuf *out)
             size_t k = i;
             while (k < len && is_lwsp(in[k]))
                 k++;
-            if (after_word && k < len && parse_word(in, len, k, &w)) {
+            if (after_word && k < len && parse_word(&d, k, &w)) {
                 i = k; /* whitespace between two encoded words goes */
                 continue;
             }

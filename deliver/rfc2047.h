@@ -9,7 +9,7 @@
  * outside encoded words are copied unchanged, so the result may still be
  * ill-formed UTF-8: pass it through xml_text before use.
  *
- * Pure (no I/O), thread-safe.
+ * Linear in the input length, pure (no I/O), thread-safe.
  */
 #ifndef LMTPSCAN_RFC2047_H
 #define LMTPSCAN_RFC2047_H

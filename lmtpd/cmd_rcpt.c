@@ -1,13 +1,17 @@
 /*
  * cmd_rcpt: RCPT TO with the DSN parameters NOTIFY and ORCPT. The
- * recipient's policy is looked up here, and in maildir mode its Maildir
- * path is computed and checked, so a hostile or unknown address is refused
- * now (550 5.1.3 / 550 5.1.1) rather than after the data. RFC 5321's
- * domainless <postmaster> (which every server must accept) gets the
- * mailbox and policy of postmaster@HOSTNAME in maildir mode, as Postfix
- * qualifies a bare name with its own domain; the relay gets it as sent.
+ * recipient's canonical address (common/address.h) is made here, once,
+ * and its policy looked up from it; in maildir mode its Maildir path is
+ * computed and checked too, so a hostile, over-long or unknown address is
+ * refused now (550 5.1.3 / 550 5.1.1) rather than with a 4xx after every
+ * DATA. A local part over 64 or a domain over 255 octets (RFC 5321
+ * 4.5.3.1) is 550 5.1.3 in every mode. RFC 5321's domainless <postmaster>
+ * (which every server must accept) gets the mailbox and policy of
+ * postmaster@HOSTNAME in maildir mode, as Postfix qualifies a bare name
+ * with its own domain; the relay gets it as sent.
  */
 #include "lmtpd/session.h"
+#include "common/address.h"
 #include "common/xalloc.h"
 #include "deliver/maildir.h"
 #include "scan/policy.h"
@@ -18,11 +22,12 @@
 void cmd_rcpt(struct session *s, const struct command *c)
 {
     struct envelope *env = &s->env;
+    const struct config *cfg = s->cfg;
     if (!env->has_mail) {
         session_reply(s, "503 5.5.1 Error: need MAIL command");
         return;
     }
-    if (env->n_rcpts >= s->cfg->server.max_recipients) {
+    if (env->n_rcpts >= cfg->server.max_recipients) {
         session_reply(s, "452 4.5.3 Too many recipients");
         return;
     }
@@ -32,26 +37,35 @@ void cmd_rcpt(struct session *s, const struct command *c)
         session_reply_error(s, &err);
         return;
     }
-    char mailbox[sizeof(args.to) + sizeof(s->cfg->server.hostname)];
-    snprintf(mailbox, sizeof(mailbox), "%s", args.to);
+    bool maildir_mode = cfg->deliver.mode == DELIVER_MAILDIR;
+    struct address addr;
+    switch (address_parse(&addr, args.to, strlen(args.to), cfg->deliver.recipient_delimiter,
+                          maildir_mode ? cfg->server.hostname : NULL)) {
+    case ADDRESS_OK:
+        break;
+    case ADDRESS_TOO_LONG:
+        session_reply(s, "550 5.1.3 <%s> Recipient address too long", args.to);
+        return;
+    case ADDRESS_SYNTAX:
+        session_reply(s, "550 5.1.3 <%s> Bad recipient address syntax", args.to);
+        return;
+    }
     char maildir[PATH_MAX] = "";
-    if (s->cfg->deliver.mode == DELIVER_MAILDIR) {
-        if (strchr(args.to, '@') == NULL) /* the parser lets only postmaster through */
-            snprintf(mailbox, sizeof(mailbox), "%s@%s", args.to, s->cfg->server.hostname);
-        switch (maildir_path_expand(s->cfg->deliver.maildir, mailbox,
-                                    s->cfg->deliver.recipient_delimiter, maildir,
-                                    sizeof(maildir))) {
+    if (maildir_mode) {
+        switch (maildir_path_expand(cfg->deliver.maildir, &addr, maildir, sizeof(maildir))) {
         case MAILDIR_PATH_OK:
             break;
         case MAILDIR_PATH_UNSAFE:
             session_reply(s, "550 5.1.3 <%s> Recipient address unsafe for delivery", args.to);
             return;
-        case MAILDIR_PATH_BAD_ADDRESS:
         case MAILDIR_PATH_TOO_LONG:
+            session_reply(s, "550 5.1.3 <%s> Recipient address too long for a Maildir", args.to);
+            return;
+        case MAILDIR_PATH_BAD_ADDRESS:
             session_reply(s, "550 5.1.3 <%s> Bad recipient address syntax", args.to);
             return;
         }
-        if (!s->cfg->deliver.maildir_create && !maildir_exists(maildir)) {
+        if (!cfg->deliver.maildir_create && !maildir_exists(maildir)) {
             session_reply(s, "550 5.1.1 <%s> User unknown (no mailbox)", args.to);
             return;
         }
@@ -60,7 +74,8 @@ void cmd_rcpt(struct session *s, const struct command *c)
     snprintf(r->address, sizeof(r->address), "%s", args.to);
     snprintf(r->orcpt, sizeof(r->orcpt), "%s", args.orcpt);
     r->notify = args.notify;
-    r->policy = policy_lookup(s->cfg, mailbox);
+    r->addr = addr;
+    r->policy = policy_lookup(cfg, &r->addr);
     if (maildir[0] != '\0')
         r->maildir = xstrdup(maildir);
     session_reply(s, "250 2.1.5 Ok");

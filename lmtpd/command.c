@@ -40,19 +40,19 @@ void command_parse(const char *line, size_t len, struct command *out)
     if (len > 0 && memchr(line, '\0', len) != NULL)
         return;
 
-    while (verb_end < len && !is_blank(s[verb_end]))
+    while (verb_end < len && !lex_is_blank(s[verb_end]))
         verb_end++;
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-        if (word_ieq(s, verb_end, verbs[i].name)) {
+        if (lex_word_ieq(s, verb_end, verbs[i].name)) {
             out->verb = verbs[i].verb;
             break;
         }
     }
 
     start = verb_end;
-    while (start < len && is_blank(s[start]))
+    while (start < len && lex_is_blank(s[start]))
         start++;
-    while (end > start && is_blank(s[end - 1]))
+    while (end > start && lex_is_blank(s[end - 1]))
         end--;
     out->args = line + start;
     out->args_len = end - start;
@@ -67,22 +67,22 @@ int command_parse_bdat(const char *args, size_t len, uint64_t *size, bool *last,
     size_t digits = 0, word, end = len;
     uint64_t v;
 
-    while (digits < len && is_digit(s[digits]))
+    while (digits < len && lex_is_digit(s[digits]))
         digits++;
-    if (parse_uint64(s, digits, &v) < 0)
-        return fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+    if (lex_parse_uint64(s, digits, &v) < 0)
+        return lex_fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
     word = digits;
-    while (word < len && is_blank(s[word]))
+    while (word < len && lex_is_blank(s[word]))
         word++;
-    while (end > word && is_blank(s[end - 1]))
+    while (end > word && lex_is_blank(s[end - 1]))
         end--;
     if (word == end) {
         *size = v;
         *last = false;
         return 0;
     }
-    if (word == digits || !word_ieq(s + word, end - word, "LAST"))
-        return fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+    if (word == digits || !lex_word_ieq(s + word, end - word, "LAST"))
+        return lex_fail(err, 501, "5.5.4", "Syntax: BDAT size [LAST]");
     *size = v;
     *last = true;
     return 0;
@@ -99,8 +99,8 @@ static int xtext_decode(const unsigned char *s, size_t len, char *dst, size_t si
         unsigned char c = s[i];
         if (c == '+') {
             int hi, lo;
-            if (len - i < 3 || (hi = hex_value(s[i + 1], true)) < 0 ||
-                (lo = hex_value(s[i + 2], true)) < 0)
+            if (len - i < 3 || (hi = lex_hex_value(s[i + 1], true)) < 0 ||
+                (lo = lex_hex_value(s[i + 2], true)) < 0)
                 return -1;
             c = (unsigned char)(hi * 16 + lo);
             i += 2;
@@ -130,7 +130,7 @@ static char *xforward_field(struct xforward *x, const struct param *p, size_t *s
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (word_ieq(p->key, p->key_len, fields[i].name)) {
+        if (lex_word_ieq(p->key, p->key_len, fields[i].name)) {
             *size = fields[i].size;
             return (char *)x + fields[i].offset;
         }
@@ -147,32 +147,32 @@ int command_parse_xforward(const char *args, size_t len, struct xforward *xf,
     size_t i = 0, count = 0;
     int r;
 
-    while ((r = next_param(s, len, &i, &p)) > 0) {
+    while ((r = lex_next_param(s, len, &i, &p)) > 0) {
         char value[256];
         const unsigned char *d = (const unsigned char *)value;
         size_t size, n;
         char *field = xforward_field(&x, &p, &size);
 
         if (field == NULL)
-            return fail(err, 501, "5.5.4", "Unknown XFORWARD attribute");
+            return lex_fail(err, 501, "5.5.4", "Unknown XFORWARD attribute");
         count++;
         if (p.value == NULL || p.value_len == 0 ||
             xtext_decode(p.value, p.value_len, value, sizeof(value)) < 0)
-            return fail(err, 501, "5.5.4", "Bad XFORWARD attribute value");
+            return lex_fail(err, 501, "5.5.4", "Bad XFORWARD attribute value");
         n = strlen(value);
-        if (word_ieq(d, n, "[UNAVAILABLE]") || word_ieq(d, n, "[TEMPUNAVAIL]")) {
+        if (lex_word_ieq(d, n, "[UNAVAILABLE]") || lex_word_ieq(d, n, "[TEMPUNAVAIL]")) {
             field[0] = '\0';
             continue;
         }
-        if (field == x.addr && prefix_ieq(d, n, "IPV6:")) {
+        if (field == x.addr && lex_prefix_ieq(d, n, "IPV6:")) {
             d += 5;
             n -= 5;
         }
-        if (copy_field(field, size, d, n) < 0)
-            return fail(err, 501, "5.5.4", "XFORWARD attribute value too long");
+        if (lex_copy_field(field, size, d, n) < 0)
+            return lex_fail(err, 501, "5.5.4", "XFORWARD attribute value too long");
     }
     if (r < 0 || count == 0)
-        return fail(err, 501, "5.5.4", "Syntax: XFORWARD attribute=value...");
+        return lex_fail(err, 501, "5.5.4", "Syntax: XFORWARD attribute=value...");
     *xf = x;
     return 0;
 }

@@ -32,12 +32,12 @@ static bool address_literal_valid(const unsigned char *s, size_t len)
     unsigned char addr[16];
     int family = AF_INET;
 
-    if (prefix_ieq(s, len, "IPV6:")) {
+    if (lex_prefix_ieq(s, len, "IPV6:")) {
         s += 5;
         len -= 5;
         family = AF_INET6;
     }
-    if (len == 0 || copy_field(buf, sizeof(buf), s, len) < 0)
+    if (len == 0 || lex_copy_field(buf, sizeof(buf), s, len) < 0)
         return false;
     return inet_pton(family, buf, addr) == 1;
 }
@@ -60,7 +60,7 @@ static size_t parse_domain(const unsigned char *s, size_t len, size_t i, unsigne
     }
     for (;;) {
         size_t label = i;
-        while (i < len && (is_alnum(s[i]) || s[i] == '-' || s[i] >= 0x80 ||
+        while (i < len && (lex_is_alnum(s[i]) || s[i] == '-' || s[i] >= 0x80 ||
                            ((flags & PATH_LENIENT) && s[i] == '_')))
             i++;
         if (i == label)
@@ -73,7 +73,7 @@ static size_t parse_domain(const unsigned char *s, size_t len, size_t i, unsigne
         }
         break;
     }
-    if (i - start > 255 || !utf8_valid(s + start, i - start))
+    if (i - start > 255 || !lex_utf8_valid(s + start, i - start))
         return 0;
     return i;
 }
@@ -97,9 +97,9 @@ static size_t parse_local_part(const unsigned char *s, size_t len, size_t i, uns
         }
         return 0;
     }
-    while (i < len && (is_atext(s[i]) || s[i] == '.')) {
+    while (i < len && (lex_is_atext(s[i]) || s[i] == '.')) {
         if (s[i] == '.' && !(flags & PATH_LENIENT) &&
-            (i == start || s[i - 1] == '.' || i + 1 >= len || !is_atext(s[i + 1])))
+            (i == start || s[i - 1] == '.' || i + 1 >= len || !lex_is_atext(s[i + 1])))
             return 0;
         i++;
     }
@@ -145,7 +145,7 @@ static size_t parse_path(const unsigned char *s, size_t len, unsigned flags, cha
     if (at == 0 || at >= len)
         return 0;
     if (s[at] == '>' && (flags & PATH_ALLOW_POSTMASTER) && i == 1 &&
-        word_ieq(s + mailbox, at - mailbox, "POSTMASTER")) {
+        lex_word_ieq(s + mailbox, at - mailbox, "POSTMASTER")) {
         i = at;
     } else {
         if (s[at] != '@')
@@ -154,8 +154,8 @@ static size_t parse_path(const unsigned char *s, size_t len, unsigned flags, cha
         if (i == 0 || i >= len || s[i] != '>')
             return 0;
     }
-    if (!utf8_valid(s + mailbox, i - mailbox) ||
-        copy_field(out, ADDRESS_MAX + 1, s + mailbox, i - mailbox) < 0)
+    if (!lex_utf8_valid(s + mailbox, i - mailbox) ||
+        lex_copy_field(out, ADDRESS_MAX + 1, s + mailbox, i - mailbox) < 0)
         return 0;
     return i + 1;
 }
@@ -178,65 +178,65 @@ static int mail_param(const struct param *p, struct mail_args *m, unsigned *seen
     const unsigned char *v = p->value;
     size_t n = p->value_len;
 
-    if (word_ieq(p->key, p->key_len, "SIZE"))
+    if (lex_word_ieq(p->key, p->key_len, "SIZE"))
         bit = MP_SIZE;
-    else if (word_ieq(p->key, p->key_len, "BODY"))
+    else if (lex_word_ieq(p->key, p->key_len, "BODY"))
         bit = MP_BODY;
-    else if (word_ieq(p->key, p->key_len, "SMTPUTF8"))
+    else if (lex_word_ieq(p->key, p->key_len, "SMTPUTF8"))
         bit = MP_SMTPUTF8;
-    else if (word_ieq(p->key, p->key_len, "RET"))
+    else if (lex_word_ieq(p->key, p->key_len, "RET"))
         bit = MP_RET;
-    else if (word_ieq(p->key, p->key_len, "ENVID"))
+    else if (lex_word_ieq(p->key, p->key_len, "ENVID"))
         bit = MP_ENVID;
-    else if (word_ieq(p->key, p->key_len, "AUTH"))
+    else if (lex_word_ieq(p->key, p->key_len, "AUTH"))
         bit = MP_AUTH;
     else
-        return unknown_param(err);
+        return lex_unknown_param(err);
     if (*seen & bit)
-        return duplicate_param(err);
+        return lex_duplicate_param(err);
     *seen |= bit;
 
     if (bit == MP_SMTPUTF8) {
         if (v != NULL)
-            return fail(err, 501, "5.5.4", "SMTPUTF8 takes no value");
+            return lex_fail(err, 501, "5.5.4", "SMTPUTF8 takes no value");
         m->smtputf8 = true;
         return 0;
     }
     if (v == NULL)
-        return fail(err, 501, "5.5.4", "Parameter value required");
+        return lex_fail(err, 501, "5.5.4", "Parameter value required");
 
     switch (bit) {
     case MP_SIZE:
-        switch (parse_uint64(v, n, &m->size)) {
+        switch (lex_parse_uint64(v, n, &m->size)) {
         case 0:
             return 0;
         case -2:
-            return fail(err, 552, "5.3.4", "Message size exceeds fixed limit");
+            return lex_fail(err, 552, "5.3.4", "Message size exceeds fixed limit");
         default:
-            return fail(err, 501, "5.5.4", "Bad SIZE value");
+            return lex_fail(err, 501, "5.5.4", "Bad SIZE value");
         }
     case MP_BODY:
-        if (word_ieq(v, n, "7BIT"))
+        if (lex_word_ieq(v, n, "7BIT"))
             m->body = BODY_7BIT;
-        else if (word_ieq(v, n, "8BITMIME"))
+        else if (lex_word_ieq(v, n, "8BITMIME"))
             m->body = BODY_8BITMIME;
-        else if (word_ieq(v, n, "BINARYMIME"))
+        else if (lex_word_ieq(v, n, "BINARYMIME"))
             m->body = BODY_BINARYMIME;
         else
-            return fail(err, 501, "5.5.4", "Bad BODY value");
+            return lex_fail(err, 501, "5.5.4", "Bad BODY value");
         return 0;
     case MP_RET:
-        if (word_ieq(v, n, "FULL"))
+        if (lex_word_ieq(v, n, "FULL"))
             m->ret = DSN_RET_FULL;
-        else if (word_ieq(v, n, "HDRS"))
+        else if (lex_word_ieq(v, n, "HDRS"))
             m->ret = DSN_RET_HDRS;
         else
-            return fail(err, 501, "5.5.4", "Bad RET value");
+            return lex_fail(err, 501, "5.5.4", "Bad RET value");
         return 0;
     case MP_ENVID:
-        if (n == 0 || n > ENVID_MAX || !xtext_valid(v, n) ||
-            copy_field(m->envid, sizeof(m->envid), v, n) < 0)
-            return fail(err, 501, "5.5.4", "Bad ENVID value");
+        if (n == 0 || n > ENVID_MAX || !lex_xtext_valid(v, n) ||
+            lex_copy_field(m->envid, sizeof(m->envid), v, n) < 0)
+            return lex_fail(err, 501, "5.5.4", "Bad ENVID value");
         return 0;
     default: /* MP_AUTH: accepted and ignored */
         return 0;
@@ -255,22 +255,22 @@ int command_parse_mail(const char *args, size_t len, struct mail_args *out,
     int r;
 
     memset(&m, 0, sizeof(m));
-    if (!prefix_ieq(s, len, "FROM:"))
-        return fail(err, 501, "5.5.4", "Syntax: MAIL FROM:<address> [parameters]");
-    while (i < len && is_blank(s[i]))
+    if (!lex_prefix_ieq(s, len, "FROM:"))
+        return lex_fail(err, 501, "5.5.4", "Syntax: MAIL FROM:<address> [parameters]");
+    while (i < len && lex_is_blank(s[i]))
         i++;
     used = parse_path(s + i, len - i, PATH_ALLOW_NULL | PATH_LENIENT, m.from, &is_null);
     if (used == 0)
-        return fail(err, 501, "5.1.7", "Bad sender address syntax");
+        return lex_fail(err, 501, "5.1.7", "Bad sender address syntax");
     i += used;
-    if (i < len && !is_blank(s[i]))
-        return fail(err, 501, "5.1.7", "Bad sender address syntax");
-    while ((r = next_param(s, len, &i, &p)) > 0) {
+    if (i < len && !lex_is_blank(s[i]))
+        return lex_fail(err, 501, "5.1.7", "Bad sender address syntax");
+    while ((r = lex_next_param(s, len, &i, &p)) > 0) {
         if (mail_param(&p, &m, &seen, err) < 0)
             return -1;
     }
     if (r < 0)
-        return bad_param_syntax(err);
+        return lex_bad_param_syntax(err);
     *out = m;
     return 0;
 }
@@ -284,27 +284,27 @@ static int parse_notify(const unsigned char *v, size_t n, unsigned *notify,
     size_t i = 0;
 
     if (v == NULL || n == 0)
-        return fail(err, 501, "5.5.4", "Bad NOTIFY value");
+        return lex_fail(err, 501, "5.5.4", "Bad NOTIFY value");
     while (i <= n) {
         size_t start = i;
         unsigned bit;
         while (i < n && v[i] != ',')
             i++;
-        if (word_ieq(v + start, i - start, "NEVER"))
+        if (lex_word_ieq(v + start, i - start, "NEVER"))
             bit = DSN_NOTIFY_NEVER;
-        else if (word_ieq(v + start, i - start, "SUCCESS"))
+        else if (lex_word_ieq(v + start, i - start, "SUCCESS"))
             bit = DSN_NOTIFY_SUCCESS;
-        else if (word_ieq(v + start, i - start, "FAILURE"))
+        else if (lex_word_ieq(v + start, i - start, "FAILURE"))
             bit = DSN_NOTIFY_FAILURE;
-        else if (word_ieq(v + start, i - start, "DELAY"))
+        else if (lex_word_ieq(v + start, i - start, "DELAY"))
             bit = DSN_NOTIFY_DELAY;
         else
-            return fail(err, 501, "5.5.4", "Bad NOTIFY value");
+            return lex_fail(err, 501, "5.5.4", "Bad NOTIFY value");
         bits |= bit;
         i++; /* past the ',' (or past the end) */
     }
     if ((bits & DSN_NOTIFY_NEVER) && bits != DSN_NOTIFY_NEVER)
-        return fail(err, 501, "5.5.4", "NOTIFY=NEVER cannot be combined");
+        return lex_fail(err, 501, "5.5.4", "NOTIFY=NEVER cannot be combined");
     *notify = bits;
     return 0;
 }
@@ -318,21 +318,21 @@ static int parse_orcpt(const unsigned char *v, size_t n, char *out, size_t size,
     bool ok;
 
     if (v == NULL || n == 0 || n > ORCPT_MAX || n >= size)
-        return fail(err, 501, "5.5.4", "Bad ORCPT value");
+        return lex_fail(err, 501, "5.5.4", "Bad ORCPT value");
     semi = memchr(v, ';', n);
     if (semi == NULL)
-        return fail(err, 501, "5.5.4", "Bad ORCPT value");
+        return lex_fail(err, 501, "5.5.4", "Bad ORCPT value");
     type_len = (size_t)(semi - v);
     ok = type_len > 0 && type_len + 1 < n;
     for (size_t i = 0; ok && i < type_len; i++)
-        ok = is_alnum(v[i]) || v[i] == '-';
-    if (ok && word_ieq(v, type_len, "UTF-8"))
-        ok = unitext_valid(semi + 1, n - type_len - 1);
+        ok = lex_is_alnum(v[i]) || v[i] == '-';
+    if (ok && lex_word_ieq(v, type_len, "UTF-8"))
+        ok = lex_unitext_valid(semi + 1, n - type_len - 1);
     else if (ok)
-        ok = xtext_valid(semi + 1, n - type_len - 1);
+        ok = lex_xtext_valid(semi + 1, n - type_len - 1);
     if (!ok)
-        return fail(err, 501, "5.5.4", "Bad ORCPT value");
-    return copy_field(out, size, v, n) < 0 ? fail(err, 501, "5.5.4", "Bad ORCPT value") : 0;
+        return lex_fail(err, 501, "5.5.4", "Bad ORCPT value");
+    return lex_copy_field(out, size, v, n) < 0 ? lex_fail(err, 501, "5.5.4", "Bad ORCPT value") : 0;
 }
 
 int command_parse_rcpt(const char *args, size_t len, struct rcpt_args *out,
@@ -346,35 +346,35 @@ int command_parse_rcpt(const char *args, size_t len, struct rcpt_args *out,
     int r;
 
     memset(&rc, 0, sizeof(rc));
-    if (!prefix_ieq(s, len, "TO:"))
-        return fail(err, 501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]");
-    while (i < len && is_blank(s[i]))
+    if (!lex_prefix_ieq(s, len, "TO:"))
+        return lex_fail(err, 501, "5.5.4", "Syntax: RCPT TO:<address> [parameters]");
+    while (i < len && lex_is_blank(s[i]))
         i++;
     used = parse_path(s + i, len - i, PATH_ALLOW_NULL | PATH_ALLOW_POSTMASTER, rc.to, &is_null);
     if (used != 0 && is_null)
-        return fail(err, 501, "5.1.3", "Null recipient not allowed");
-    if (used == 0 || (i + used < len && !is_blank(s[i + used])))
-        return fail(err, 550, "5.1.3", "Bad recipient address syntax");
+        return lex_fail(err, 501, "5.1.3", "Null recipient not allowed");
+    if (used == 0 || (i + used < len && !lex_is_blank(s[i + used])))
+        return lex_fail(err, 550, "5.1.3", "Bad recipient address syntax");
     i += used;
-    while ((r = next_param(s, len, &i, &p)) > 0) {
-        if (word_ieq(p.key, p.key_len, "NOTIFY")) {
+    while ((r = lex_next_param(s, len, &i, &p)) > 0) {
+        if (lex_word_ieq(p.key, p.key_len, "NOTIFY")) {
             if (seen_notify)
-                return duplicate_param(err);
+                return lex_duplicate_param(err);
             seen_notify = true;
             if (parse_notify(p.value, p.value_len, &rc.notify, err) < 0)
                 return -1;
-        } else if (word_ieq(p.key, p.key_len, "ORCPT")) {
+        } else if (lex_word_ieq(p.key, p.key_len, "ORCPT")) {
             if (seen_orcpt)
-                return duplicate_param(err);
+                return lex_duplicate_param(err);
             seen_orcpt = true;
             if (parse_orcpt(p.value, p.value_len, rc.orcpt, sizeof(rc.orcpt), err) < 0)
                 return -1;
         } else {
-            return unknown_param(err);
+            return lex_unknown_param(err);
         }
     }
     if (r < 0)
-        return bad_param_syntax(err);
+        return lex_bad_param_syntax(err);
     *out = rc;
     return 0;
 }

@@ -16,41 +16,41 @@
 
 /* ---- bytes ---- */
 
-static inline bool is_blank(unsigned char c)
+static inline bool lex_is_blank(unsigned char c)
 {
     return c == ' ' || c == '\t';
 }
 
-static inline bool is_digit(unsigned char c)
+static inline bool lex_is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static inline bool is_alpha(unsigned char c)
+static inline bool lex_is_alpha(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static inline bool is_alnum(unsigned char c)
+static inline bool lex_is_alnum(unsigned char c)
 {
-    return is_alpha(c) || is_digit(c);
+    return lex_is_alpha(c) || lex_is_digit(c);
 }
 
-static inline unsigned char ascii_upper(unsigned char c)
+static inline unsigned char lex_ascii_upper(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
 }
 
 /* RFC 5322 atext, plus the 8-bit bytes of SMTPUTF8 (checked as UTF-8 later). */
-static inline bool is_atext(unsigned char c)
+static inline bool lex_is_atext(unsigned char c)
 {
-    return is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+    return lex_is_alnum(c) || c >= 0x80 || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* Hex digit value, or -1. Lower case only when lower_ok. */
-static inline int hex_value(unsigned char c, bool lower_ok)
+static inline int lex_hex_value(unsigned char c, bool lower_ok)
 {
-    if (is_digit(c))
+    if (lex_is_digit(c))
         return c - '0';
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
@@ -60,27 +60,27 @@ static inline int hex_value(unsigned char c, bool lower_ok)
 }
 
 /* True when s[0..len) equals the upper-case ASCII word, ignoring case. */
-static inline bool word_ieq(const unsigned char *s, size_t len, const char *word)
+static inline bool lex_word_ieq(const unsigned char *s, size_t len, const char *word)
 {
     size_t n = strlen(word);
     if (len != n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (ascii_upper(s[i]) != (unsigned char)word[i])
+        if (lex_ascii_upper(s[i]) != (unsigned char)word[i])
             return false;
     }
     return true;
 }
 
 /* True when s[0..len) starts with the upper-case ASCII prefix, ignoring case. */
-static inline bool prefix_ieq(const unsigned char *s, size_t len, const char *prefix)
+static inline bool lex_prefix_ieq(const unsigned char *s, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return len >= n && word_ieq(s, n, prefix);
+    return len >= n && lex_word_ieq(s, n, prefix);
 }
 
 /* Length of the well-formed UTF-8 sequence at s[0..len), or 0. */
-static inline size_t utf8_seq_len(const unsigned char *s, size_t len)
+static inline size_t lex_utf8_seq_len(const unsigned char *s, size_t len)
 {
     unsigned char c = s[0];
     size_t n;
@@ -114,11 +114,11 @@ static inline size_t utf8_seq_len(const unsigned char *s, size_t len)
     return n;
 }
 
-static inline bool utf8_valid(const unsigned char *s, size_t len)
+static inline bool lex_utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_seq_len(s + i, len - i);
+        size_t n = lex_utf8_seq_len(s + i, len - i);
         if (n == 0)
             return false;
         i += n;
@@ -127,7 +127,7 @@ static inline bool utf8_valid(const unsigned char *s, size_t len)
 }
 
 /* Copies s[0..len) into dst[size] with a NUL; -1 when it does not fit. */
-static inline int copy_field(char *dst, size_t size, const unsigned char *s, size_t len)
+static inline int lex_copy_field(char *dst, size_t size, const unsigned char *s, size_t len)
 {
     if (len >= size)
         return -1;
@@ -136,7 +136,8 @@ static inline int copy_field(char *dst, size_t size, const unsigned char *s, siz
     return 0;
 }
 
-static inline int fail(struct command_error *err, int code, const char *status, const char *text)
+static inline int lex_fail(struct command_error *err, int code, const char *status,
+                           const char *text)
 {
     err->code = code;
     err->status = status;
@@ -158,25 +159,25 @@ struct param {
  * Takes the next parameter from s[*pos..len), skipping blanks. Returns 1
  * with p filled, 0 at the end, -1 on bad syntax (bad keyword, control byte).
  */
-static inline int next_param(const unsigned char *s, size_t len, size_t *pos, struct param *p)
+static inline int lex_next_param(const unsigned char *s, size_t len, size_t *pos, struct param *p)
 {
     size_t i = *pos, start, eq;
 
-    while (i < len && is_blank(s[i]))
+    while (i < len && lex_is_blank(s[i]))
         i++;
     if (i >= len) {
         *pos = i;
         return 0;
     }
     start = i;
-    while (i < len && !is_blank(s[i])) {
+    while (i < len && !lex_is_blank(s[i])) {
         if (is_control_byte(s[i]))
             return -1;
         i++;
     }
     *pos = i;
     for (eq = start; eq < i && s[eq] != '='; eq++) {
-        if (!is_alnum(s[eq]) && (s[eq] != '-' || eq == start))
+        if (!lex_is_alnum(s[eq]) && (s[eq] != '-' || eq == start))
             return -1;
     }
     if (eq == start)
@@ -189,11 +190,12 @@ static inline int next_param(const unsigned char *s, size_t len, size_t *pos, st
 }
 
 /* RFC 3461 xtext: chars 33..126 except '+' and '=', or "+HH" (upper hex). */
-static inline bool xtext_valid(const unsigned char *s, size_t len)
+static inline bool lex_xtext_valid(const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '+') {
-            if (len - i < 3 || hex_value(s[i + 1], false) < 0 || hex_value(s[i + 2], false) < 0)
+            if (len - i < 3 || lex_hex_value(s[i + 1], false) < 0 ||
+                lex_hex_value(s[i + 2], false) < 0)
                 return false;
             i += 2;
         } else if (s[i] < 33 || s[i] > 126 || s[i] == '=') {
@@ -207,12 +209,12 @@ static inline bool xtext_valid(const unsigned char *s, size_t len)
  * RFC 6533 utf-8-addr-unitext: QCHAR (33..126 except '+', '=', '\'),
  * UTF-8 beyond ASCII, or "\x{HEX}".
  */
-static inline bool unitext_valid(const unsigned char *s, size_t len)
+static inline bool lex_unitext_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
         if (s[i] >= 0x80) {
-            size_t n = utf8_seq_len(s + i, len - i);
+            size_t n = lex_utf8_seq_len(s + i, len - i);
             if (n == 0)
                 return false;
             i += n;
@@ -220,7 +222,7 @@ static inline bool unitext_valid(const unsigned char *s, size_t len)
             size_t digits = 0;
             if (len - i < 4 || s[i + 1] != 'x' || s[i + 2] != '{')
                 return false;
-            for (i += 3; i < len && hex_value(s[i], false) >= 0; i++)
+            for (i += 3; i < len && lex_hex_value(s[i], false) >= 0; i++)
                 digits++;
             if (digits < 1 || digits > 6 || i >= len || s[i] != '}')
                 return false;
@@ -235,7 +237,7 @@ static inline bool unitext_valid(const unsigned char *s, size_t len)
 }
 
 /* Decimal digits only into a uint64_t. 0 ok, -1 syntax, -2 overflow. */
-static inline int parse_uint64(const unsigned char *s, size_t len, uint64_t *out)
+static inline int lex_parse_uint64(const unsigned char *s, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
 
@@ -243,7 +245,7 @@ static inline int parse_uint64(const unsigned char *s, size_t len, uint64_t *out
         return -1;
     for (size_t i = 0; i < len; i++) {
         unsigned d;
-        if (!is_digit(s[i]))
+        if (!lex_is_digit(s[i]))
             return -1;
         d = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
@@ -254,19 +256,19 @@ static inline int parse_uint64(const unsigned char *s, size_t len, uint64_t *out
     return 0;
 }
 
-static inline int unknown_param(struct command_error *err)
+static inline int lex_unknown_param(struct command_error *err)
 {
-    return fail(err, 555, "5.5.4", "Unsupported parameter");
+    return lex_fail(err, 555, "5.5.4", "Unsupported parameter");
 }
 
-static inline int duplicate_param(struct command_error *err)
+static inline int lex_duplicate_param(struct command_error *err)
 {
-    return fail(err, 555, "5.5.4", "Duplicate parameter");
+    return lex_fail(err, 555, "5.5.4", "Duplicate parameter");
 }
 
-static inline int bad_param_syntax(struct command_error *err)
+static inline int lex_bad_param_syntax(struct command_error *err)
 {
-    return fail(err, 501, "5.5.4", "Bad parameter syntax");
+    return lex_fail(err, 501, "5.5.4", "Bad parameter syntax");
 }
 
 #endif

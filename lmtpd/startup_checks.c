@@ -2,6 +2,7 @@
  * startup_checks: directory checks before serving (see startup_checks.h).
  */
 #include "lmtpd/startup_checks.h"
+#include "deliver/maildir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,20 +112,6 @@ static int check_usable(const char *key, const char *dir, bool create, bool dry_
         return -1;
     }
     return 0;
-}
-
-/* The directory part of the Maildir template before its first '%'. */
-static void maildir_root(const char *template, char *out, size_t out_len)
-{
-    snprintf(out, out_len, "%s", template);
-    char *pct = strchr(out, '%');
-    if (pct)
-        *pct = '\0';
-    char *slash = strrchr(out, '/');
-    if (slash && slash != out)
-        *slash = '\0';
-    else if (slash)
-        slash[1] = '\0';
 }
 
 int startup_checks(const struct config *cfg, bool dry_run, char *err, size_t err_len)

@@ -24,8 +24,6 @@
  */
 #include "scan/policy.h"
 
-#include "scan/address_parts.h"
-
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,20 +46,19 @@ static const struct policy *find_rule(const struct config *cfg, const char *key)
     return NULL;
 }
 
-const struct policy *policy_lookup(const struct config *cfg, const char *address)
+const struct policy *policy_lookup(const struct config *cfg, const struct address *addr)
 {
-    struct address_parts a;
     const struct policy *p = NULL;
-    char key[2 * (ADDRESS_MAX + 1) + 2];
+    char key[ADDRESS_MAX + 2]; /* "@" domain, or base "@" domain */
 
-    if (address_parts_split(address, cfg->deliver.recipient_delimiter, &a) == 0) {
-        p = find_rule(cfg, a.address);
-        if (p == NULL && a.has_detail) {
-            snprintf(key, sizeof(key), "%s@%s", a.base, a.domain);
+    if (addr->mailbox[0] != '\0') {
+        p = find_rule(cfg, addr->mailbox);
+        if (p == NULL && addr->has_detail && addr->domain[0] != '\0') {
+            snprintf(key, sizeof(key), "%s@%s", addr->base, addr->domain);
             p = find_rule(cfg, key);
         }
-        if (p == NULL && a.domain[0] != '\0') {
-            snprintf(key, sizeof(key), "@%s", a.domain);
+        if (p == NULL && addr->domain[0] != '\0') {
+            snprintf(key, sizeof(key), "@%s", addr->domain);
             p = find_rule(cfg, key);
         }
     }

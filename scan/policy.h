@@ -11,9 +11,10 @@
 #include "common/strbuf.h"
 #include "common/scan_result.h"
 
-/* Lookup: address, address without detail, @domain, then "default";
- * case-insensitive. Never NULL. */
-const struct policy *policy_lookup(const struct config *cfg, const char *address);
+/* Lookup of the canonical address: mailbox, mailbox without detail,
+ * @domain, then "default"; case-insensitive (the address and the
+ * [recipients] keys are lower-cased). Never NULL. */
+const struct policy *policy_lookup(const struct config *cfg, const struct address *addr);
 
 /* Sets verdict and action of every recipient of env (each one's policy
  * must be set: it is resolved once, at RCPT), and the outcome of those

@@ -26,7 +26,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "scan/address_parts.h"
 #include "scan/clamav_engine.h"
 #include "scan/policy.h"
 #include "scan/scan_budget.h"
@@ -148,15 +147,13 @@ static void plan_spamd(const struct config *cfg, const struct envelope *env,
     *bad = NULL;
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
-        const struct policy *p = r->policy != NULL ? r->policy : policy_lookup(cfg, r->address);
-        struct address_parts a;
+        const struct policy *p = r->policy != NULL ? r->policy : policy_lookup(cfg, &r->addr);
         char user[256];
         bool ok = true;
 
         if (!cfg->spamd.enabled || !p->spam_scan)
             continue;
-        if (address_parts_split(r->address, cfg->deliver.recipient_delimiter, &a) < 0 ||
-            address_template_expand(p->spamd_user, &a, user, sizeof(user)) < 0) {
+        if (address_expand(p->spamd_user, &r->addr, NULL, NULL, user, sizeof(user)) != 0) {
             ok = false;
             snprintf(user, sizeof(user), "%.200s", p->spamd_user);
         }
@@ -181,7 +178,7 @@ static bool wants_clamav(const struct config *cfg, const struct envelope *env)
         return false;
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
-        const struct policy *p = r->policy != NULL ? r->policy : policy_lookup(cfg, r->address);
+        const struct policy *p = r->policy != NULL ? r->policy : policy_lookup(cfg, &r->addr);
         if (p->virus_scan)
             return true;
     }

@@ -20,7 +20,7 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=$*
 if [ -z "$targets" ]; then
-    targets="fuzz_command fuzz_data_reader fuzz_spamd_reply fuzz_config fuzz_xml_text"
+    targets="fuzz_command fuzz_data_reader fuzz_spamd_reply fuzz_config fuzz_xml_text fuzz_rfc2047 fuzz_message_copy fuzz_address"
 fi
 
 out="$build/tests/fuzz"

@@ -98,7 +98,7 @@ class DataTest(h.DaemonTestCase):
         self.smuggle("s4@d.test",
                      b"Subject: smuggle 4\r\n\r\nhello\r.\rMAIL FROM:<evil@x.test>\r\n"
                      b"RCPT TO:<victim@x.test>\r\nDATA\r\nforged\r\n",
-                     b"hello\r.\rMAIL", b"hello\r.\rMAIL")
+                     b"hello\r.\rMAIL", b"hello\n.\nMAIL")  # bare CR: a line end
 
     def test_unstuffed_dot_line(self):
         c = self.d.raw()
@@ -122,11 +122,11 @@ class DataTest(h.DaemonTestCase):
         self.send_data(c, ["bin@d.test"], wire, mail="MAIL FROM:<s@example.test> BODY=8BITMIME")
         self.assertOneStored("bin@d.test", wire)
 
-    def test_lone_cr_kept(self):
+    def test_lone_cr_stored_as_line_end(self):
         c = self.d.raw()
         wire = b"Subject: cr\r\n\r\na\rb\r\r\nc\r\n"
         self.send_data(c, ["cr@d.test"], wire)
-        self.assertOneStored("cr@d.test", wire)
+        self.assertOneStored("cr@d.test", b"Subject: cr\n\na\nb\n\nc\n")
 
     def test_five_megabyte_line(self):
         c = self.d.raw()
@@ -254,6 +254,100 @@ class DataTest(h.DaemonTestCase):
         self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
         self.assertOneStored("sb1@d.test", msg)
         self.assertOneStored("sb2@d.test", msg)
+
+    # --- hostile headers (linear copy, bare CR to the relay) ----------------
+    def test_ten_megabytes_of_verdict_fields_to_five_recipients(self):
+        """A 10 MB header made only of forged X-Spam-Flag fields, to five
+        recipients (scanners off): each copy is linear in the message
+        size, so all five replies come well within 20 s (a copy that
+        scanned every removed field for every other one took minutes)."""
+        import time
+        rcpts = ["big%d@d.test" % i for i in range(5)]
+        wire = b"X-Spam-Flag: YES\r\n" * (10 * 1024 * 1024 // 18)
+        c = self.d.raw()
+        self.begin(c, rcpts)
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        start = time.monotonic()
+        c.send(wire + b".\r\n")
+        replies = c.replies(len(rcpts))
+        elapsed = time.monotonic() - start
+        for r, reply in zip(rcpts, replies):
+            self.assertReplyRe(reply, h.delivered_re(r))
+        self.assertLess(elapsed, 20.0, "five copies of a 10 MB header took %.1f s" % elapsed)
+        for r in rcpts:
+            got = self.stored_one(r)
+            self.assertTrue(got.startswith(b"Received: "), got[:200])
+            self.assertNotIn(b"X-Spam-Flag", got)
+            self.assertLess(len(got), 2000)  # the prepended block only
+
+    def test_bare_cr_reaches_a_real_relay_as_a_line_end(self):
+        """Relay mode to Postfix's smtp-sink: a bare CR goes out as CRLF, so
+        "hello CR . CR LF" arrives as a stuffed dot line (smtp-sink drops
+        bare CRs, so before the fix it stored "hello."), and a verdict
+        field after a bare CR in the header is removed, not sent."""
+        import socket
+        import subprocess
+        import time
+        sink_exe = "/usr/sbin/smtp-sink"
+        if not os.access(sink_exe, os.X_OK):
+            self.skipTest("no %s (package postfix)" % sink_exe)
+        dump = os.path.join(self.d.tmp, "sink")
+        os.makedirs(dump)
+        port = h.free_port()
+        sink = subprocess.Popen([sink_exe, "-u", "root", "-d", dump + "/m.",
+                                 "127.0.0.1:%d" % port, "10"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(sink.wait, 10)
+        self.addCleanup(sink.kill)
+        d = h.Daemon(overrides={"deliver": {"mode": "relay",
+                                            "relay": "inet:127.0.0.1:%d" % port}})
+        self.addCleanup(d.cleanup)
+        deadline = time.monotonic() + 10
+        while True:  # smtp-sink answers once it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                self.assertLess(time.monotonic(), deadline, "smtp-sink did not start")
+                time.sleep(0.05)
+        d.start()
+        c = d.raw()
+        self.assertTrue(c.cmd("LHLO client.test").startswith("250-"))
+        self.assertReply(c.cmd("MAIL FROM:<s@example.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<relayed@d.test>"), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        c.send(b"Subject: bare cr\rX-Spam-Flag: YES\r\nX-Spam-Status\t: Yes\r\n\r\n"
+               b"hello\r.\r\nMAIL FROM:<evil@x.test>\r\nend\r\n.\r\n")
+        self.assertTrue(c.reply().startswith("250 "))
+        files = []
+        deadline = time.monotonic() + 10
+        while not files and time.monotonic() < deadline:
+            files = os.listdir(dump)
+            time.sleep(0.05)
+        self.assertEqual(len(files), 1, files)
+        time.sleep(0.2)  # smtp-sink writes the dump as the data arrives
+        got = h.read_file(os.path.join(dump, files[0]))
+        self.assertIn(b"\nSubject: bare cr\n\nhello\n.\nMAIL FROM:<evil@x.test>\nend\n", got)
+        self.assertNotIn(b"X-Spam-Flag", got)
+        self.assertNotIn(b"X-Spam-Status", got)
+        c.close()
+        rc, _killed = d.stop()
+        self.assertEqual(rc, 0, d.stderr())
+
+    def test_verdict_headers_with_blanks_before_the_colon_removed(self):
+        """RFC 5322 obsolete syntax allows blanks before the colon, so a
+        reader may take "X-Spam-Flag : YES" as X-Spam-Flag: removed like
+        the plain form; a blank-led first line, which would
+        continue our own X-Spam-Status, goes too."""
+        c = self.d.raw()
+        wire = (b" Yes, tests=FORGED\r\nX-Spam-Flag : YES\r\nSubject: blanks\r\n"
+                b"X-Spam-Status\t: Yes, score=99\r\n\ttests=FORGED\r\nX-Virus-Scanned \t: ok\r\n"
+                b"X-Spam-Flagged : kept\r\n\r\nX-Spam-Flag : body\r\n")
+        self.send_data(c, ["blank@d.test"], wire)
+        self.assertOneStored("blank@d.test", b"Subject: blanks\r\nX-Spam-Flagged : kept\r\n"
+                                             b"\r\nX-Spam-Flag : body\r\n")
+        got = self.stored_one("blank@d.test")
+        self.assertNotIn(b"FORGED", got)
 
 
 if __name__ == "__main__":

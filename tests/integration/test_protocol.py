@@ -1,8 +1,10 @@
 """LMTP/SMTP protocol basics against a running lmtpscand: LHLO capabilities,
 multi-recipient delivery with per-recipient replies, real clients (smtplib,
 swaks) on the inet port, the unix socket and the SMTP listener, simple
-commands, and pipelining (several commands and a second transaction in one
-send)."""
+commands, pipelining (several commands and a second transaction in one
+send), the canonical address (a quoted local part gets the policy and the
+Maildir of the plain one), the RFC 5321 length limits at RCPT, and a
+symbolic link below the Maildir root refused with a 4xx."""
 
 import os
 import re
@@ -241,6 +243,100 @@ class SwaksTest(h.DaemonTestCase):
                          "--port", str(self.d.port), "--pipeline", "--to", "p@swaks.test")
         self.assertRegex(out, h.delivered_re("p@swaks.test"))
         self.assertOneStored("p@swaks.test", self.STORED)
+
+
+class CanonicalAddressTest(h.DaemonTestCase):
+    """One canonical address for policy, spamd user and Maildir: a quoted
+    local part is the same mailbox as the plain one. spamd is "down" (port
+    1), so the default policy tempfails and only a recipient whose own
+    policy skips spamd is delivered: the reply shows which policy applied."""
+
+    config = {"spamd": {"enabled": "yes", "address": "inet:127.0.0.1:1", "timeout": "5s"}}
+    extra = ("[policy ceo]\nspam_scan = no\n"
+             "\n[recipients]\nceo@example.com = ceo\n")
+
+    def test_quoted_local_part_gets_its_policy_and_maildir(self):
+        c = self.d.raw()
+        c.cmd("LHLO client.test")
+        self.assertReply(c.cmd("MAIL FROM:<s@example.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd('RCPT TO:<"ceo"@example.com>'), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("RCPT TO:<other@example.com>"), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        msg = h.simple_message("quoted ceo")
+        c.send(msg + b".\r\n")
+        # "ceo" has the [recipients] rule of ceo@example.com: no spamd, delivered
+        self.assertReplyRe(c.reply(), h.delivered_re('"ceo"@example.com'))
+        # the control: the default policy needs the spamd that is down
+        self.assertReplyRe(c.reply(), r"451 4\.3\.0 <other@example\.com> .*")
+        # ... and the copy is in ceo's Maildir, the one the rule is for
+        self.assertOneStored("ceo@example.com", msg)
+        self.assertEqual(self.d.message_files(), self.d.stored("ceo@example.com"))
+        self.assertReply(c.cmd("QUIT"), "221 2.0.0 Bye")
+
+
+class LongAddressTest(h.DaemonTestCase):
+    """RFC 5321 4.5.3.1 limits at RCPT: a local part no Maildir (or relay)
+    could take is refused now with 550 5.1.3, not with 451 after every
+    DATA for days of retries."""
+
+    def rcpt(self, where, address):
+        c = self.d.raw(where)
+        c.cmd("EHLO client.test" if where == "smtp" else "LHLO client.test")
+        self.assertReply(c.cmd("MAIL FROM:<s@example.test>"), "250 2.1.0 Ok")
+        return c, c.cmd("RCPT TO:<%s>" % address)
+
+    def test_300_byte_local_part_refused_at_rcpt(self):
+        for where in ("lmtp", "smtp"):
+            c, reply = self.rcpt(where, "a" * 300 + "@d.test")
+            self.assertReplyRe(reply, r"550 5\.1\.3 .*")
+            c.cmd("QUIT")
+        self.assertEqual(self.d.all_files(), [])
+
+    def test_local_part_limit_is_64(self):
+        c, reply = self.rcpt("lmtp", "b" * 65 + "@d.test")
+        self.assertReplyRe(reply, r"550 5\.1\.3 .*")
+        addr = "b" * 64 + "@d.test"
+        self.assertReply(c.cmd("RCPT TO:<%s>" % addr), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), "354 End data with <CR><LF>.<CR><LF>")
+        msg = h.simple_message("64 bytes")
+        c.send(msg + b".\r\n")
+        self.assertReplyRe(c.reply(), h.delivered_re(addr))
+        self.assertOneStored(addr, msg)
+
+
+class LongAddressRelayTest(h.DaemonTestCase):
+    """The RFC 5321 limits hold in relay mode too (no Maildir involved)."""
+
+    config = {"deliver": {"mode": "relay", "relay": "inet:127.0.0.1:1"}}
+
+    def test_300_byte_local_part_refused_at_rcpt(self):
+        c = self.d.raw()
+        c.cmd("LHLO client.test")
+        self.assertReply(c.cmd("MAIL FROM:<s@example.test>"), "250 2.1.0 Ok")
+        self.assertReplyRe(c.cmd("RCPT TO:<%s@d.test>" % ("a" * 300)), r"550 5\.1\.3 .*")
+        self.assertReply(c.cmd('RCPT TO:<"ceo"@d.test>'), "250 2.1.5 Ok")
+
+
+class MaildirLinkTest(h.DaemonTestCase):
+    """A symbolic link planted below the Maildir root (here as a user's
+    directory) is refused: 451 4.3.0, a log line, nothing written at the
+    link's target; the other recipient of the message is delivered."""
+
+    def test_link_as_users_dir_is_a_4xx(self):
+        outside = os.path.join(self.d.tmp, "outside")
+        os.makedirs(os.path.join(outside, "Maildir", "new"))
+        os.makedirs(os.path.join(self.d.mail_root, "d.test"))
+        os.symlink(outside, os.path.join(self.d.mail_root, "d.test", "victim"))
+        conn = self.d.lmtp()
+        msg = h.simple_message("through a link?")
+        _, rr, dr = h.lmtp_send(conn, "s@example.test", ["victim@d.test", "ok@d.test"], msg)
+        self.assertEqual(rr, ["250 2.1.5 Ok"] * 2)
+        self.assertReplyRe(dr[0], r"451 4\.3\.0 <victim@d\.test> .*")
+        self.assertReplyRe(dr[1], h.delivered_re("ok@d.test"))
+        self.assertOneStored("ok@d.test", msg)
+        self.assertEqual(self.d.all_files(outside), [])
+        self.assertRegex(self.d.stderr(), r"victim.* is a symbolic link: refused")
+        conn.quit()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
  * unique name with ,S=SIZE, empty tmp/), a missing Maildir without create,
  * writer failures (ENOSPC, EDQUOT, EIO) leaving nothing behind, a file in
  * the Maildir's place, unsafe folder names, a too small destination
- * buffer, concurrent deliveries from several threads, and a real ENOSPC on
+ * buffer, symbolic links planted anywhere below the root (each refused,
+ * nothing written at the link's target) while a link at the root itself is
+ * followed, concurrent deliveries from several threads, and a real ENOSPC on
  * a tiny tmpfs mounted in a private mount namespace (skipped where mounting
  * is not permitted).
  */
@@ -189,9 +191,9 @@ static void test_inbox_delivery(void **state)
     static const char body[] = "From: a@x\r\nSubject: hi\r\n\r\nbody\r\n";
     struct message m = {body, sizeof body - 1, 0};
     char dest[PATH_MAX], err[256];
-    assert_int_equal(
-        maildir_deliver(maildir, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        MAILDIR_OK);
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_OK);
     assert_string_equal(err, "");
     assert_true(maildir_exists(maildir));
     unsigned long q1 = check_delivered(maildir, dest, &m);
@@ -209,8 +211,8 @@ static void test_inbox_delivery(void **state)
 
     /* a second copy into the existing Maildir, "" meaning the inbox too */
     char dest2[PATH_MAX];
-    assert_int_equal(maildir_deliver(maildir, "", false, write_message, &m, dest2, sizeof dest2,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, "", false, write_message, &m, dest2,
+                                     sizeof dest2, err, sizeof err),
                      MAILDIR_OK);
     assert_string_not_equal(dest, dest2);
     assert_true(check_delivered(maildir, dest2, &m) > q1); /* the counter moves on */
@@ -219,7 +221,7 @@ static void test_inbox_delivery(void **state)
 
     /* an empty message is a valid, empty file */
     struct message empty = {"", 0, 0};
-    assert_int_equal(maildir_deliver(maildir, NULL, false, write_message, &empty, dest2,
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, false, write_message, &empty, dest2,
                                      sizeof dest2, err, sizeof err),
                      MAILDIR_OK);
     check_delivered(maildir, dest2, &empty);
@@ -236,8 +238,8 @@ static void test_folder_delivery(void **state)
     static const char body[] = "Subject: spam\r\n\r\nbuy\r\n";
     struct message m = {body, sizeof body - 1, 0};
     char dest[PATH_MAX], err[256];
-    assert_int_equal(maildir_deliver(maildir, "Junk", true, write_message, &m, dest, sizeof dest,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, "Junk", true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
                      MAILDIR_OK);
     assert_true(maildir_exists(maildir));
     assert_true(maildir_exists(junk));
@@ -253,7 +255,7 @@ static void test_folder_delivery(void **state)
     /* the folder is made for an existing Maildir even without create */
     char spam2[PATH_MAX];
     path_join(spam2, sizeof spam2, maildir, ".Spam.Old");
-    assert_int_equal(maildir_deliver(maildir, "Spam.Old", false, write_message, &m, dest,
+    assert_int_equal(maildir_deliver(fx->root, maildir, "Spam.Old", false, write_message, &m, dest,
                                      sizeof dest, err, sizeof err),
                      MAILDIR_OK);
     check_delivered(spam2, dest, &m);
@@ -266,11 +268,11 @@ static void test_missing_without_create(void **state)
     path_join(maildir, sizeof maildir, fx->root, "user/Maildir");
     struct message m = {"x\r\n", 3, 0};
     char dest[PATH_MAX], err[256];
-    assert_int_equal(maildir_deliver(maildir, NULL, false, write_message, &m, dest, sizeof dest,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, false, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
                      MAILDIR_MISSING);
-    assert_int_equal(maildir_deliver(maildir, "Junk", false, write_message, &m, dest, sizeof dest,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, "Junk", false, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
                      MAILDIR_MISSING);
     assert_true(strlen(err) > 0);
     assert_string_equal(dest, "");
@@ -286,8 +288,8 @@ static void test_missing_without_create(void **state)
     path_join(sub, sizeof sub, maildir, "cur");
     assert_int_equal(mkdir(sub, 0700), 0);
     assert_false(maildir_exists(maildir));
-    assert_int_equal(maildir_deliver(maildir, NULL, false, write_message, &m, dest, sizeof dest,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, false, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
                      MAILDIR_MISSING);
     assert_int_equal(count_entries(maildir), 2);
 }
@@ -300,9 +302,9 @@ static void check_writer_failure(const char *root, int errnum, enum maildir_resu
     static const char body[] = "Subject: x\r\n\r\nsome body text\r\n";
     struct message m = {body, sizeof body - 1, errnum};
     char dest[PATH_MAX], err[256];
-    assert_int_equal(
-        maildir_deliver(maildir, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        want);
+    assert_int_equal(maildir_deliver(root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     want);
     assert_string_equal(dest, "");
     assert_non_null(strstr(err, "write"));
     assert_non_null(strstr(err, maildir));
@@ -342,8 +344,8 @@ static void test_writer_without_errno(void **state)
     struct fixture *fx = *state;
     char maildir[PATH_MAX], dest[PATH_MAX], err[256];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
-    assert_int_equal(maildir_deliver(maildir, NULL, true, failing_without_errno, NULL, dest,
-                                     sizeof dest, err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, true, failing_without_errno, NULL,
+                                     dest, sizeof dest, err, sizeof err),
                      MAILDIR_IO_ERROR);
     assert_int_equal(count_in(maildir, "tmp"), 0);
     assert_int_equal(count_in(maildir, "new"), 0);
@@ -361,20 +363,20 @@ static void test_file_in_the_way(void **state)
     struct message m = {"x\r\n", 3, 0};
     char dest[PATH_MAX], err[256];
     assert_false(maildir_exists(maildir));
-    assert_int_equal(
-        maildir_deliver(maildir, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        MAILDIR_IO_ERROR);
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
     assert_non_null(strstr(err, maildir));
-    assert_int_equal(maildir_deliver(maildir, NULL, false, write_message, &m, dest, sizeof dest,
-                                     err, sizeof err),
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, false, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
                      MAILDIR_MISSING);
 
     /* a file where a level above the Maildir should be */
     char below[PATH_MAX];
     path_join(below, sizeof below, maildir, "user/Maildir");
-    assert_int_equal(
-        maildir_deliver(below, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        MAILDIR_IO_ERROR);
+    assert_int_equal(maildir_deliver(fx->root, below, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
 
     /* a file where new/ should be: the tmp file is removed again */
     char other[PATH_MAX], sub[PATH_MAX];
@@ -388,9 +390,9 @@ static void test_file_in_the_way(void **state)
     fd = open(sub, O_CREAT | O_WRONLY, 0600);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(
-        maildir_deliver(other, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        MAILDIR_IO_ERROR);
+    assert_int_equal(maildir_deliver(fx->root, other, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
     assert_int_equal(count_in(other, "tmp"), 0);
 }
 
@@ -404,8 +406,8 @@ static void test_unsafe_folders(void **state)
     struct message m = {"x\r\n", 3, 0};
     for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
         char dest[PATH_MAX], err[256] = "";
-        assert_int_equal(maildir_deliver(maildir, folders[i], true, write_message, &m, dest,
-                                         sizeof dest, err, sizeof err),
+        assert_int_equal(maildir_deliver(fx->root, maildir, folders[i], true, write_message, &m,
+                                         dest, sizeof dest, err, sizeof err),
                          MAILDIR_IO_ERROR);
         assert_true(strlen(err) > 0);
     }
@@ -420,22 +422,192 @@ static void test_small_destination(void **state)
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     struct message m = {"x\r\n", 3, 0};
     char dest[16], err[256];
-    assert_int_equal(
-        maildir_deliver(maildir, NULL, true, write_message, &m, dest, sizeof dest, err, sizeof err),
-        MAILDIR_IO_ERROR);
+    assert_int_equal(maildir_deliver(fx->root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
     assert_int_equal(count_in(maildir, "tmp"), 0);
     assert_int_equal(count_in(maildir, "new"), 0);
 
     /* no dest and no err at all is fine */
-    assert_int_equal(maildir_deliver(maildir, NULL, true, write_message, &m, NULL, 0, NULL, 0),
-                     MAILDIR_OK);
+    assert_int_equal(
+        maildir_deliver(fx->root, maildir, NULL, true, write_message, &m, NULL, 0, NULL, 0),
+        MAILDIR_OK);
     assert_int_equal(count_in(maildir, "new"), 1);
+}
+
+/* ---- symbolic links below the root ------------------------------------ */
+
+static size_t regular_files;
+
+static int count_regular(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        regular_files++;
+    return 0;
+}
+
+/* Regular files anywhere below dir (links not followed). */
+static size_t files_below(const char *dir)
+{
+    regular_files = 0;
+    assert_int_equal(nftw(dir, count_regular, 16, FTW_PHYS), 0);
+    return regular_files;
+}
+
+/* The Maildir (and its .Junk folder) a delivery would use, top down. */
+static const char *const tree[] = {
+    "example.com",
+    "example.com/user",
+    "example.com/user/Maildir",
+    "example.com/user/Maildir/tmp",
+    "example.com/user/Maildir/new",
+    "example.com/user/Maildir/cur",
+    "example.com/user/Maildir/.Junk",
+    "example.com/user/Maildir/.Junk/tmp",
+    "example.com/user/Maildir/.Junk/new",
+    "example.com/user/Maildir/.Junk/cur",
+};
+
+struct link_case {
+    const char *link;   /* this directory of the tree is a link to outside/ */
+    const char *folder; /* where the copy goes */
+};
+
+static const struct link_case link_cases[] = {
+    {"example.com", NULL},
+    {"example.com/user", NULL}, /* the user's dir */
+    {"example.com/user/Maildir", NULL},
+    {"example.com/user/Maildir/new", NULL},
+    {"example.com/user/Maildir/tmp", NULL},
+    {"example.com/user/Maildir/cur", NULL},
+    {"example.com/user/Maildir/.Junk", "Junk"},
+    {"example.com/user/Maildir/.Junk/new", "Junk"},
+    {"example.com/user/Maildir/.Junk/tmp", "Junk"},
+};
+
+/*
+ * Builds root/vmail with the tree, except that c->link is a symbolic link
+ * to root/outside, which holds the rest of the tree: a delivery that
+ * followed the link would succeed there.
+ */
+static void plant_link(const char *base, const struct link_case *c)
+{
+    char vmail[PATH_MAX], outside[PATH_MAX], path[PATH_MAX];
+    path_join(vmail, sizeof vmail, base, "vmail");
+    path_join(outside, sizeof outside, base, "outside");
+    assert_int_equal(mkdir(base, 0700), 0);
+    assert_int_equal(mkdir(vmail, 0700), 0);
+    assert_int_equal(mkdir(outside, 0700), 0);
+    size_t n = strlen(c->link);
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++) {
+        if (strcmp(tree[i], c->link) == 0) {
+            path_join(path, sizeof path, vmail, tree[i]);
+            assert_int_equal(symlink(outside, path), 0);
+        } else if (strncmp(tree[i], c->link, n) == 0 && tree[i][n] == '/') {
+            path_join(path, sizeof path, outside, tree[i] + n + 1);
+            assert_int_equal(mkdir(path, 0700), 0);
+        } else {
+            path_join(path, sizeof path, vmail, tree[i]);
+            assert_int_equal(mkdir(path, 0700), 0);
+        }
+    }
+}
+
+static void test_symlinks_refused(void **state)
+{
+    struct fixture *fx = *state;
+    struct message m = {"Subject: x\r\n\r\nredirected?\r\n", 27, 0};
+    for (size_t i = 0; i < sizeof link_cases / sizeof link_cases[0]; i++) {
+        const struct link_case *c = &link_cases[i];
+        char base[PATH_MAX], vmail[PATH_MAX], maildir[PATH_MAX], outside[PATH_MAX];
+        char name[32];
+        snprintf(name, sizeof name, "case%zu", i);
+        path_join(base, sizeof base, fx->root, name);
+        plant_link(base, c);
+        path_join(vmail, sizeof vmail, base, "vmail");
+        path_join(outside, sizeof outside, base, "outside");
+        path_join(maildir, sizeof maildir, vmail, "example.com/user/Maildir");
+
+        for (int create = 1; create >= 0; create--) {
+            char dest[PATH_MAX], err[256];
+            enum maildir_result rc =
+                maildir_deliver(vmail, maildir, c->folder, create, write_message, &m, dest,
+                                sizeof dest, err, sizeof err);
+            if (rc != MAILDIR_IO_ERROR || strstr(err, "symbolic link") == NULL)
+                fail_msg("link at %s (create %d): result %d, \"%s\"", c->link, create, (int)rc,
+                         err);
+            assert_string_equal(dest, "");
+        }
+        /* nothing was written anywhere, least of all at the link's target */
+        assert_int_equal(files_below(outside), 0);
+        assert_int_equal(files_below(vmail), 0);
+    }
+}
+
+/* A dangling link is not made into a directory through the link. */
+static void test_dangling_symlink(void **state)
+{
+    struct fixture *fx = *state;
+    char vmail[PATH_MAX], maildir[PATH_MAX], target[PATH_MAX];
+    path_join(vmail, sizeof vmail, fx->root, "vmail");
+    path_join(maildir, sizeof maildir, vmail, "Maildir");
+    path_join(target, sizeof target, fx->root, "not-there");
+    assert_int_equal(mkdir(vmail, 0700), 0);
+    assert_int_equal(symlink(target, maildir), 0);
+    struct message m = {"x\r\n", 3, 0};
+    char dest[PATH_MAX], err[256];
+    assert_int_equal(maildir_deliver(vmail, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
+    assert_non_null(strstr(err, "symbolic link"));
+    assert_false(exists(target));
+}
+
+/* The root is the administrator's: a link there (or above) is followed. */
+static void test_link_at_the_root_followed(void **state)
+{
+    struct fixture *fx = *state;
+    char real[PATH_MAX], root[PATH_MAX], maildir[PATH_MAX];
+    path_join(real, sizeof real, fx->root, "real");
+    path_join(root, sizeof root, fx->root, "vmail");
+    path_join(maildir, sizeof maildir, root, "d/u/Maildir");
+    assert_int_equal(mkdir(real, 0700), 0);
+    assert_int_equal(symlink(real, root), 0);
+    struct message m = {"x\r\n", 3, 0};
+    char dest[PATH_MAX], err[256];
+    assert_int_equal(maildir_deliver(root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_OK);
+    path_join(maildir, sizeof maildir, real, "d/u/Maildir");
+    assert_int_equal(count_in(maildir, "new"), 1);
+}
+
+/* A Maildir that is not below the given root is refused. */
+static void test_outside_the_root(void **state)
+{
+    struct fixture *fx = *state;
+    char root[PATH_MAX], maildir[PATH_MAX];
+    path_join(root, sizeof root, fx->root, "vmail");
+    path_join(maildir, sizeof maildir, fx->root, "vmailx/Maildir");
+    struct message m = {"x\r\n", 3, 0};
+    char dest[PATH_MAX], err[256];
+    assert_int_equal(maildir_deliver(root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
+    path_join(maildir, sizeof maildir, root, "a/../../Maildir");
+    assert_int_equal(maildir_deliver(root, maildir, NULL, true, write_message, &m, dest,
+                                     sizeof dest, err, sizeof err),
+                     MAILDIR_IO_ERROR);
+    assert_int_equal(count_entries(fx->root), 1); /* vmail/ (the root) alone */
 }
 
 #define THREADS    4
 #define PER_THREAD 50
 
 struct worker {
+    const char *root;
     const char *maildir;
     char text[64];
     int failures;
@@ -447,8 +619,8 @@ static void *deliver_many(void *arg)
     struct message m = {w->text, strlen(w->text), 0};
     for (int i = 0; i < PER_THREAD; i++) {
         char dest[PATH_MAX], err[256];
-        if (maildir_deliver(w->maildir, NULL, true, write_message, &m, dest, sizeof dest, err,
-                            sizeof err) != MAILDIR_OK)
+        if (maildir_deliver(w->root, w->maildir, NULL, true, write_message, &m, dest, sizeof dest,
+                            err, sizeof err) != MAILDIR_OK)
             w->failures++;
     }
     return NULL;
@@ -462,6 +634,7 @@ static void test_threads(void **state)
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     for (int i = 0; i < THREADS; i++) {
+        workers[i].root = fx->root;
         workers[i].maildir = maildir;
         workers[i].failures = 0;
         snprintf(workers[i].text, sizeof workers[i].text, "Subject: thread %d\r\n\r\n.\r\n", i);
@@ -501,7 +674,7 @@ static int tmpfs_child(const char *root)
     snprintf(maildir, sizeof maildir, "%s/Maildir", root);
     char dest[PATH_MAX], err[256];
     struct message small = {"Subject: s\r\n\r\nfits\r\n", 20, 0};
-    if (maildir_deliver(maildir, NULL, true, write_message, &small, dest, sizeof dest, err,
+    if (maildir_deliver(root, maildir, NULL, true, write_message, &small, dest, sizeof dest, err,
                         sizeof err) != MAILDIR_OK)
         return 1;
 
@@ -511,7 +684,7 @@ static int tmpfs_child(const char *root)
         return 2;
     memset(big, 'x', big_len);
     struct message large = {big, big_len, 0};
-    enum maildir_result rc = maildir_deliver(maildir, NULL, true, write_message, &large, dest,
+    enum maildir_result rc = maildir_deliver(root, maildir, NULL, true, write_message, &large, dest,
                                              sizeof dest, err, sizeof err);
     free(big);
     if (rc != MAILDIR_DISK_FULL)
@@ -526,7 +699,7 @@ static int tmpfs_child(const char *root)
     if (n < 0 || (size_t)n >= sizeof sub || count_entries(sub) != 0)
         return 6;
     /* the space came back: the next small copy is delivered */
-    if (maildir_deliver(maildir, NULL, true, write_message, &small, dest, sizeof dest, err,
+    if (maildir_deliver(root, maildir, NULL, true, write_message, &small, dest, sizeof dest, err,
                         sizeof err) != MAILDIR_OK)
         return 7;
     return 0;
@@ -564,6 +737,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_in_the_way, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_destination, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dangling_symlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_at_the_root_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outside_the_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_enospc, setup, teardown),
     };

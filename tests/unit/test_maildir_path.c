@@ -1,9 +1,11 @@
 /*
- * test_maildir_path: maildir_path_expand() against a table of ordinary and
- * hostile addresses (traversal, dot files, slashes, control bytes, '%',
- * quoted local parts, UTF-8, details with one or several delimiters), the
- * output limit, and an exhaustive check over short generated addresses that
- * no accepted result ever leaves the template's directory structure.
+ * test_maildir_path: maildir_path_expand() of canonical addresses (parsed
+ * by address_parse() as at RCPT) against a table of ordinary and hostile
+ * addresses (traversal, dot files, slashes, control bytes, '%', quoted
+ * local parts, UTF-8, details with one or several delimiters), the output
+ * limit and NAME_MAX, maildir_root(), and an exhaustive check over short
+ * generated addresses that no accepted result ever leaves the template's
+ * directory structure.
  */
 #include "deliver/maildir.h"
 
@@ -18,13 +20,29 @@
 
 #define OUT_MAX 512
 
+/* The address does not parse: refused at RCPT before any template. */
+#define NOT_PARSED (-1)
+
 struct path_case {
     const char *template;
     const char *address;
     const char *delimiters;
-    enum maildir_path_result result;
+    int result;           /* enum maildir_path_result or NOT_PARSED */
     const char *expected; /* for MAILDIR_PATH_OK */
 };
+
+/* Parses address as RCPT does, then expands template for it. */
+static int expand(const char *template, const char *address, const char *delimiters, char *out,
+                  size_t out_len)
+{
+    struct address a;
+    if (address_parse(&a, address, strlen(address), delimiters, NULL) != ADDRESS_OK) {
+        if (out_len > 0)
+            out[0] = '\0';
+        return NOT_PARSED;
+    }
+    return (int)maildir_path_expand(template, &a, out, out_len);
+}
 
 static const struct path_case cases[] = {
     /* ordinary addresses, lower-cased parts, template case kept */
@@ -35,7 +53,7 @@ static const struct path_case cases[] = {
     {"/v/%%/%n", "a@x", "+", MAILDIR_PATH_OK, "/v/%/a"},
     {"/v/%n.%d", "a.@x", "+", MAILDIR_PATH_OK, "/v/a..x"},
     {"/v/%n", "a.b@x", "+", MAILDIR_PATH_OK, "/v/a.b"},
-    {"/v/%d/%n", "a@b@x", "+", MAILDIR_PATH_OK, "/v/x/a@b"},
+    {"/v/%d/%n", "a@b@x", "+", NOT_PARSED, NULL},
     {"/v/shared", "anything", "+", MAILDIR_PATH_OK, "/v/shared"},
     {"/v/shared", "../x@y", "+", MAILDIR_PATH_OK, "/v/shared"},
     {"", "a@x", "+", MAILDIR_PATH_OK, ""},
@@ -75,17 +93,19 @@ static const struct path_case cases[] = {
     {"/v/%u", "../x@y", "+", MAILDIR_PATH_UNSAFE, NULL},
     {"/v/%u", "a@b/c", "+", MAILDIR_PATH_UNSAFE, NULL},
     {"/v/%u", "a@x/..", "+", MAILDIR_PATH_UNSAFE, NULL},
+    /* control bytes: the parser refuses them before any template */
     {"/v/%n",
      "a\x01"
      "b@x",
-     "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "a\x1f@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "a\x7f@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "a\nb@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "a\tb@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "a\rb@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%d", "a@x\x1b", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%e", "a+b\x01@x", "+", MAILDIR_PATH_UNSAFE, NULL},
+     "+", NOT_PARSED, NULL},
+    {"/v/%n", "a\x1f@x", "+", NOT_PARSED, NULL},
+    {"/v/%n", "a\x7f@x", "+", NOT_PARSED, NULL},
+    {"/v/%n", "a\nb@x", "+", NOT_PARSED, NULL},
+    {"/v/%n", "a\tb@x", "+", NOT_PARSED, NULL},
+    {"/v/%n", "a\rb@x", "+", NOT_PARSED, NULL},
+    {"/v/%d", "a@x\x1b", "+", NOT_PARSED, NULL},
+    {"/v/%e", "a+b\x01@x", "+", NOT_PARSED, NULL},
+    {"/v/shared", "a\nb@x", "+", NOT_PARSED, NULL},
     {"/v/%n", "a\\b@x", "+", MAILDIR_PATH_OK, "/v/a\\b"},
 
     /* '%' in the address is a plain byte, never expanded again */
@@ -104,10 +124,10 @@ static const struct path_case cases[] = {
     {"/v/%d", "postmaster", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
     {"/v/%e", "a+b", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
     {"/v/%u", "Postmaster", "+", MAILDIR_PATH_OK, "/v/postmaster"},
-    {"/v/%u", "", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%n", "@x", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%d", "a@", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%n", "a@", "+", MAILDIR_PATH_OK, "/v/a"},
+    {"/v/%u", "", "+", NOT_PARSED, NULL},
+    {"/v/%n", "@x", "+", NOT_PARSED, NULL},
+    {"/v/%d", "a@", "+", NOT_PARSED, NULL},
+    {"/v/%n", "a@", "+", NOT_PARSED, NULL},
 
     /* quoted local parts: unquoted, then the same rules */
     {"/v/%n", "\"A B\"@x", "+", MAILDIR_PATH_OK, "/v/a b"},
@@ -119,12 +139,13 @@ static const struct path_case cases[] = {
     {"/v/%n", "\".x\"@y", "+", MAILDIR_PATH_UNSAFE, NULL},
     {"/v/%n", "\"a\\/b\"@x", "+", MAILDIR_PATH_UNSAFE, NULL},
     {"/v/%n", "\"a/b\"@x", "+", MAILDIR_PATH_UNSAFE, NULL},
-    {"/v/%n", "\"a\\\x01\"@x", "+", MAILDIR_PATH_UNSAFE, NULL},
+    {"/v/%n", "\"a\\\x01\"@x", "+", NOT_PARSED, NULL},
     {"/v/%n", "\"\"@x", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%n", "\"a\"b\"@x", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%n", "\"a\\\"@x", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/%d", "\"a\"b\"@x", "+", MAILDIR_PATH_BAD_ADDRESS, NULL},
-    {"/v/shared", "\"a\"b\"@x", "+", MAILDIR_PATH_OK, "/v/shared"},
+    {"/v/%n", "\"a\"b\"@x", "+", NOT_PARSED, NULL},
+    {"/v/%n", "\"a\\\"@x", "+", NOT_PARSED, NULL},
+    {"/v/%d", "\"a\"b\"@x", "+", NOT_PARSED, NULL},
+    {"/v/shared", "\"a\"b\"@x", "+", NOT_PARSED, NULL},
+    {"/v/%d/%n", "\"CEO\"@Example.com", "+", MAILDIR_PATH_OK, "/v/example.com/ceo"},
 };
 
 static void test_table(void **state)
@@ -134,8 +155,7 @@ static void test_table(void **state)
         const struct path_case *c = &cases[i];
         char out[OUT_MAX];
         memset(out, 'Z', sizeof out);
-        enum maildir_path_result rc =
-            maildir_path_expand(c->template, c->address, c->delimiters, out, sizeof out);
+        int rc = expand(c->template, c->address, c->delimiters, out, sizeof out);
         if (rc != c->result || (c->expected && strcmp(out, c->expected) != 0) ||
             (!c->expected && out[0] != '\0')) {
             print_error("case %zu: template \"%s\" address \"%s\": got %d \"%s\", want %d "
@@ -152,25 +172,80 @@ static void test_output_limit(void **state)
     (void)state;
     char out[8];
     /* "/v/abc" is 6 bytes: 7 with the NUL fit exactly, 6 do not */
-    assert_int_equal(maildir_path_expand("/v/%n", "abc@x", "+", out, 7), MAILDIR_PATH_OK);
+    assert_int_equal(expand("/v/%n", "abc@x", "+", out, 7), MAILDIR_PATH_OK);
     assert_string_equal(out, "/v/abc");
     memset(out, 'Z', sizeof out);
-    assert_int_equal(maildir_path_expand("/v/%n", "abc@x", "+", out, 6), MAILDIR_PATH_TOO_LONG);
+    assert_int_equal(expand("/v/%n", "abc@x", "+", out, 6), MAILDIR_PATH_TOO_LONG);
     assert_string_equal(out, "");
-    assert_int_equal(maildir_path_expand("/verylongroot/", "abc@x", "+", out, sizeof out),
+    assert_int_equal(expand("/verylongroot/", "abc@x", "+", out, sizeof out),
                      MAILDIR_PATH_TOO_LONG);
     assert_string_equal(out, "");
-    assert_int_equal(maildir_path_expand("%%", "a@x", "+", out, 2), MAILDIR_PATH_OK);
+    assert_int_equal(expand("%%", "a@x", "+", out, 2), MAILDIR_PATH_OK);
     assert_string_equal(out, "%");
-    assert_int_equal(maildir_path_expand("/v", "a@x", "+", out, 0), MAILDIR_PATH_TOO_LONG);
+    assert_int_equal(expand("/v", "a@x", "+", out, 0), MAILDIR_PATH_TOO_LONG);
 
     /* an absurdly long address never overflows anything */
     static char huge[20000];
     memset(huge, 'a', sizeof huge - 3);
     memcpy(huge + sizeof huge - 3, "@x", 3);
     char big[OUT_MAX];
-    assert_int_not_equal(maildir_path_expand("/v/%n", huge, "+", big, sizeof big), MAILDIR_PATH_OK);
+    assert_int_not_equal(expand("/v/%n", huge, "+", big, sizeof big), MAILDIR_PATH_OK);
     assert_string_equal(big, "");
+}
+
+/* Builds n bytes of c followed by tail into out. */
+static const char *repeat(char *out, size_t out_len, char c, size_t n, const char *tail)
+{
+    assert_true(n + strlen(tail) < out_len);
+    memset(out, c, n);
+    snprintf(out + n, out_len - n, "%s", tail);
+    return out;
+}
+
+/* A directory name longer than NAME_MAX cannot exist: refused up front
+ * (550 5.1.3 at RCPT) instead of failing at every delivery. */
+static void test_name_max(void **state)
+{
+    (void)state;
+    char addr[600], domain[300], out[OUT_MAX];
+    /* a 255-byte domain: a valid directory name ... */
+    repeat(domain, sizeof domain, 'd', 251, ".org");
+    snprintf(addr, sizeof addr, "a@%s", domain);
+    assert_int_equal(expand("/v/%d/%n", addr, "+", out, sizeof out), MAILDIR_PATH_OK);
+    /* ... but not once the template adds to the same component */
+    assert_int_equal(expand("/v/%d.d/%n", addr, "+", out, sizeof out), MAILDIR_PATH_TOO_LONG);
+    assert_string_equal(out, "");
+    /* %u of a long local part and domain: over NAME_MAX */
+    repeat(addr, sizeof addr, 'l', 64, "@");
+    snprintf(addr + 65, sizeof addr - 65, "%s", domain);
+    assert_int_equal(expand("/v/%n", addr, "+", out, sizeof out), MAILDIR_PATH_OK);
+    assert_int_equal(expand("/v/%u", addr, "+", out, sizeof out), MAILDIR_PATH_TOO_LONG);
+    /* a local part over 64 octets does not even parse (RFC 5321 4.5.3.1.1) */
+    repeat(addr, sizeof addr, 'l', 65, "@x");
+    assert_int_equal(expand("/v/%n", addr, "+", out, sizeof out), NOT_PARSED);
+    repeat(addr, sizeof addr, 'l', 300, "@x");
+    assert_int_equal(expand("/v/shared", addr, "+", out, sizeof out), NOT_PARSED);
+}
+
+static void test_root(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"/var/vmail/%d/%n/Maildir", "/var/vmail"},
+        {"/var/vmail/d-%d/%n", "/var/vmail"},
+        {"/var/vmail/shared/Maildir", "/var/vmail/shared"},
+        {"/%d/%n", "/"},
+        {"/v/%%/%n", "/v"},
+        {"%d", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64];
+        maildir_root(cases[i][0], out, sizeof out);
+        assert_string_equal(out, cases[i][1]);
+    }
+    char small[4];
+    maildir_root("/var/vmail/%d", small, sizeof small);
+    assert_string_equal(small, "");
 }
 
 static size_t count_char(const char *s, char c)
@@ -224,8 +299,7 @@ static void test_never_escapes(void **state)
             address[len] = '\0';
             for (size_t t = 0; t < sizeof templates / sizeof templates[0]; t++) {
                 char out[OUT_MAX];
-                if (maildir_path_expand(templates[t], address, "+", out, sizeof out) !=
-                    MAILDIR_PATH_OK)
+                if (expand(templates[t], address, "+", out, sizeof out) != MAILDIR_PATH_OK)
                     continue;
                 accepted++;
                 if (count_char(out, '/') != count_char(templates[t], '/') ||
@@ -243,8 +317,8 @@ static void test_never_escapes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_output_limit),
+        cmocka_unit_test(test_table),         cmocka_unit_test(test_output_limit),
+        cmocka_unit_test(test_name_max),      cmocka_unit_test(test_root),
         cmocka_unit_test(test_never_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

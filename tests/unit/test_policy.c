@@ -84,13 +84,22 @@ static void test_lookup(void **state)
         {"user@example.org", "lenient"},
         {"foo@sub.example.org", "default"},
         {"postmaster", "default"},
-        {"", "default"},
         {"\"odd@local\"@example.org", "lenient"},
+        /* a quoted local part is the same mailbox as the plain one */
+        {"\"user\"@example.com", "strict"},
+        {"\"User+VIP\"@Example.com", "vip"},
+        {"\"user+other\"@example.com", "strict"},
+        {"\"us\\er\"@example.com", "strict"},
+        {"\"user x\"@example.com", "default"},
     };
     struct config *cfg = make_config();
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct policy *p = policy_lookup(cfg, cases[i][0]);
+        struct address a;
+        assert_int_equal(address_parse(&a, cases[i][0], strlen(cases[i][0]),
+                                       cfg->deliver.recipient_delimiter, NULL),
+                         ADDRESS_OK);
+        const struct policy *p = policy_lookup(cfg, &a);
         assert_non_null(p);
         if (strcmp(p->name, cases[i][1]) != 0)
             fail_msg("%s: policy %s, expected %s", cases[i][0], p->name, cases[i][1]);
@@ -103,9 +112,14 @@ static void test_lookup_without_default(void **state)
     (void)state;
     struct config *cfg = calloc(1, sizeof(*cfg));
     assert_non_null(cfg);
-    const struct policy *p = policy_lookup(cfg, "a@b.c");
+    struct address a;
+    assert_int_equal(address_parse(&a, "a@b.c", 5, "+", NULL), ADDRESS_OK);
+    const struct policy *p = policy_lookup(cfg, &a);
     assert_non_null(p);
     assert_string_equal(p->name, "default");
+    /* an address that was never parsed (all empty) gets the default too */
+    memset(&a, 0, sizeof(a));
+    assert_string_equal(policy_lookup(cfg, &a)->name, "default");
     assert_true(p->virus_scan && p->spam_scan);
     assert_int_equal(p->scan_error_action, ACTION_TEMPFAIL);
     free(cfg);
@@ -286,7 +300,10 @@ static void test_decide_per_recipient(void **state)
     env.rcpts[0].policy = &cfg->policies[0];
     env.rcpts[1].policy = &lenient;
     /* resolved at RCPT: default; no spamd result mapped */
-    env.rcpts[2].policy = policy_lookup(cfg, env.rcpts[2].address);
+    assert_int_equal(address_parse(&env.rcpts[2].addr, env.rcpts[2].address,
+                                   strlen(env.rcpts[2].address), "+", NULL),
+                     ADDRESS_OK);
+    env.rcpts[2].policy = policy_lookup(cfg, &env.rcpts[2].addr);
     policy_decide(&env, &res);
     assert_int_equal(env.rcpts[0].verdict, VERDICT_SPAM);
     assert_int_equal(env.rcpts[0].action, ACTION_JUNK);

@@ -4,8 +4,8 @@
  * scanner errors and limits, hostile header bytes, a 100 KB Subject, data
  * that did not arrive whole, reports off), validates each against
  * conf/report.xsd with xmlSchemaValidateDoc, and checks the values with
- * XPath; then release records appended to a report, report_find, and the
- * UTC date directory.
+ * XPath; then release records appended to a report, report_find, the
+ * UTC date directory, and a link planted as a date directory (refused).
  */
 #include "common/config.h"
 #include "common/envelope.h"
@@ -16,6 +16,7 @@
 #include "deliver/report.h"
 #include "scan/scan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <libxml/parser.h>
@@ -646,6 +647,48 @@ static void test_utc_day(void **state)
     tzset();
 }
 
+/* A link planted as a day directory below report.dir is never written
+ * through: not by a new report, not by a release record. */
+static void test_day_dir_symlink(void **state)
+{
+    struct fixture *f = *state;
+    set_message(f, clean_msg, sizeof(clean_msg) - 1);
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
+    char outside[512], day[512], path[4096], err[256] = "";
+    snprintf(outside, sizeof(outside), "%s/outside", f->tmp);
+    snprintf(day, sizeof(day), "%s/2024-02-29", f->reports);
+    assert_int_equal(mkdir(outside, 0700), 0);
+    assert_int_equal(symlink(outside, day), 0);
+    assert_int_equal(report_write(f->cfg, &f->env, &f->mh, f->spool, &f->res, NULL, path,
+                                  sizeof(path), err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "2024-02-29"));
+    DIR *d = opendir(outside);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            fail_msg("%s written through the link", e->d_name);
+    closedir(d);
+
+    /* a real report whose day directory is then swapped for a link */
+    assert_int_equal(unlink(day), 0);
+    xmlFreeDoc(write_and_load(f, true, NULL));
+    char moved[600], file[700];
+    snprintf(moved, sizeof(moved), "%s/day", outside);
+    assert_int_equal(rename(day, moved), 0);
+    assert_int_equal(symlink(moved, day), 0);
+    snprintf(file, sizeof(file), "%s/%s.xml", moved, MAIL_ID);
+    struct stat before, after;
+    assert_int_equal(stat(file, &before), 0);
+    struct report_release rel = {.at = RECEIVED + 60, .rcpt = "a@example.com", .reply = "250 ok"};
+    assert_int_equal(report_add_release(f->cfg, MAIL_ID, &rel, err, sizeof(err)), -1);
+    assert_int_equal(stat(file, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino); /* not replaced */
+    assert_int_equal(after.st_size, before.st_size);
+}
+
 int main(void)
 {
     xmlInitParser();
@@ -669,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utc_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_dir_symlink, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     xmlSchemaFree(schema);

@@ -3,7 +3,9 @@
  * supported charset, aliases and case, language suffixes, whitespace
  * between adjacent words (removed) and next to text (kept), a character
  * split across two words, and malformed or unsupported words (kept as
- * they are), plus the output limit.
+ * they are), plus the output limit, and the time taken on half a
+ * megabyte of words that never end or end far away (linear, not
+ * quadratic).
  */
 #include "deliver/rfc2047.h"
 
@@ -12,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -68,6 +72,18 @@ static const struct decode_case cases[] = {
     {"a=b", "a=b", 0},
     {"</subject>]]>", "</subject>]]>", 0},
 
+    /* words that do not end where they seem to: the first end counts */
+    {"=?utf-8?q?a=?utf-8?q?a", "=?utf-8?q?a=?utf-8?q?a", 0},
+    {"=?utf-8?q?a=?utf-8?q?b?=", "=?utf-8?q?ab", 0},
+    {"=?utf-8?q?==?utf-8?q?=41?=", "=?utf-8?q?=A", 0},
+    {"=?utf-8?b?QQ==?utf-8?b?QQ==?=", "=?utf-8?b?QQ=A", 0},
+    {"=?utf-8?b?QQ=?utf-8?b?QUI=?=", "=?utf-8?b?QQAB", 0},
+    {"=?utf-8?q?a?= =?utf-8?q?b =?utf-8?q?c?=", "a =?utf-8?q?b c", 0},
+    {"=?utf-8?b?QUJD?= =?utf-8?b?QQ===?=", "ABC =?utf-8?b?QQ===?=", 0},
+    {"=?utf-8?b?=?=", "", 0},
+    {"=?utf-8?q?\?=", "", 0},
+    {"=?utf-8?q?a_=3f?==?utf-8?q?=?=", "a ?=?utf-8?q?=?=", 0},
+
     /* decoded bytes are not judged here (xml_text does that) */
     {"=?UTF-8?Q?a=00b?=", "a\0b", 3},
     {"=?UTF-8?B?/w==?=", "\xFF", 0},
@@ -105,11 +121,58 @@ static void test_limit(void **state)
     strbuf_free(&sb);
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), 0);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* unit repeated to 512 KB, then tail; decoded in well under a second of
+ * CPU (the bound is generous: linear takes about a millisecond, the
+ * quadratic decoder took several seconds) to exactly want_tail after the
+ * repeats. */
+static void check_fast(const char *unit, const char *tail, const char *want_tail)
+{
+    size_t unit_len = strlen(unit), n = 512 * 1024 / unit_len;
+    size_t tail_len = strlen(tail), len = n * unit_len + tail_len;
+    char *in = malloc(len + 1);
+    assert_non_null(in);
+    for (size_t i = 0; i < n; i++)
+        memcpy(in + i * unit_len, unit, unit_len);
+    memcpy(in + n * unit_len, tail, tail_len + 1);
+    struct strbuf sb;
+    strbuf_init(&sb, 3 * len + 16);
+    double t0 = cpu_seconds();
+    assert_int_equal(rfc2047_decode(in, len, &sb), 0);
+    double took = cpu_seconds() - t0;
+    if (took > 1.0)
+        fail_msg("\"%s\" x %zu: %.2f s of CPU", unit, n, took);
+    size_t want_len = n * unit_len + strlen(want_tail);
+    assert_int_equal(sb.len, want_len);
+    assert_memory_equal(sb.data, in, n * unit_len);
+    assert_memory_equal(sb.data + n * unit_len, want_tail, strlen(want_tail));
+    strbuf_free(&sb);
+    free(in);
+}
+
+static void test_linear_time(void **state)
+{
+    (void)state;
+    check_fast("=?utf-8?q?a", "", "");                 /* never ends */
+    check_fast("=?utf-8?q?=", "?=", "?=");             /* ends far, bad Q */
+    check_fast("=?utf-8?b?QQ==", "x?=", "x?=");        /* ends far, bad B */
+    check_fast("=?utf-8?q?a", "=?utf-8?q?b?=", "b");   /* the last one is a word */
+    check_fast("=?utf-8?q?a?b", "=?utf-8?q?c?=", "c"); /* "?" everywhere */
+    check_fast("=?utf-8*", "", "");                    /* charsets that never end */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_linear_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

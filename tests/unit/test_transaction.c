@@ -193,7 +193,9 @@ static struct recipient *rcpt(struct fixture *f, const char *local, enum action 
     char path[600];
     snprintf(path, sizeof(path), "%s/example.com/%s/Maildir", f->mail, local);
     r->maildir = xstrdup(path);
-    r->policy = policy_lookup(f->cfg, r->address);
+    assert_int_equal(address_parse(&r->addr, r->address, strlen(r->address), "+", NULL),
+                     ADDRESS_OK);
+    r->policy = policy_lookup(f->cfg, &r->addr);
     r->verdict = VERDICT_CLEAN;
     r->action = a;
     return r;

@@ -1,10 +1,11 @@
 /*
- * config_internal: what the parts of the configuration loader share and
+ * config_loader: what the parts of the configuration loader share and
  * nobody else sees: the loader state, the key table types, the error
  * recorder and the functions each part offers the others.
  *
  * The parts, by job:
- *   config.c          load/free/find, the error recorder, policy slots
+ *   config.c          load/free/find, the host name default
+ *   config_loader.c   the error recorder, the policy slots
  *   config_values.c   text -> value: numbers, sizes, times, booleans,
  *                     scores, enum words, addresses, lists, strings
  *   config_keys.c     the key table of each section, section names
@@ -12,8 +13,8 @@
  *   config_reader.c   the line reader fed to libinih and its handler
  *   config_check.c    checks across keys, once the whole file is read
  */
-#ifndef LMTPSCAN_CONFIG_INTERNAL_H
-#define LMTPSCAN_CONFIG_INTERNAL_H
+#ifndef LMTPSCAN_CONFIG_LOADER_H
+#define LMTPSCAN_CONFIG_LOADER_H
 
 #include "common/config.h"
 #include "common/strbuf.h"
@@ -179,8 +180,6 @@ int config_parse_string_key(const struct key_def *kd, void *base, const char *va
 void config_policy_defaults(struct policy *p, const char *name);
 /* *cfg = the SPEC defaults, without policies. */
 void config_defaults(struct config *cfg);
-/* An empty hostname becomes gethostname()'s answer. */
-void config_default_hostname(struct loader *ld);
 
 /* ---- the reader (config_reader.c) ---- */
 
