@@ -12,6 +12,7 @@
 #include "common/config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { ADMIN_OK = 0, ADMIN_FAILED = 1, ADMIN_BAD_INPUT = 2 };
 
@@ -24,6 +25,12 @@ int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 /* quarantine release MAIL_ID [--rcpt ADDR]... (quarantine_release.c);
  * argv[0] is the MAIL_ID. */
 int quarantine_release(const struct config *cfg, int argc, char **argv);
+/* The same, recorded as released by `by` (NULL: unknown), the outcome
+ * lines ("ADDR: REPLY") written to out; errors still go to stderr. */
+int quarantine_release_to(const struct config *cfg, int argc, char **argv, const char *by,
+                          FILE *out);
+/* web: the quarantine web page (cmd_web.c). */
+int cmd_web(const struct config *cfg, int argc, char **argv);
 
 /* s with every byte outside printable ASCII shown as '?', cut to fit
  * buf (for quoting user input in error messages). */

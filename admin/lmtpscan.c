@@ -169,6 +169,7 @@ static const struct subcommand subcommands[] = {
     {"quarantine", "quarantine list [--json] | show|release|delete MAIL_ID", cmd_quarantine},
     {"report", "report MAIL_ID", cmd_report},
     {"digest", "digest [--since TIME] [--dry-run]", cmd_digest},
+    {"web", "web", cmd_web},
 };
 
 static void usage(FILE *out)

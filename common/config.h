@@ -161,9 +161,11 @@ struct config {
         char queue_dir[PATH_MAX];
     } notify;
     struct {
-        char url[1024];             /* base of digest links, no final '/' */
-        char secret_file[PATH_MAX]; /* HMAC key of the release links */
-        unsigned link_lifetime;     /* seconds */
+        struct net_address listen;     /* lmtpscan web (inet only) */
+        char admin_password_hash[256]; /* crypt(3); empty: no admin login */
+        char url[1024];                /* base of digest links, no final '/' */
+        char secret_file[PATH_MAX];    /* HMAC key of the release links */
+        unsigned link_lifetime;        /* seconds */
     } web;
     struct policy *policies; /* always holds "default" (built-in if absent) */
     size_t n_policies;

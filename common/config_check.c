@@ -137,6 +137,11 @@ void config_check_cross_keys(struct loader *ld)
                     "notices need a method or a [deliver] relay to send them through");
         return;
     }
+    if (cfg->web.listen.kind != NET_INET) {
+        config_fail(ld, either_line(ld, SEC_WEB, "listen", "listen"), "web", "listen",
+                    "expected inet:HOST:PORT");
+        return;
+    }
     const char *url = cfg->web.url;
     if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
         strpbrk(url, " \t\"'<>\\?#") != NULL) {

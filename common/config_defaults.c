@@ -107,6 +107,9 @@ void config_defaults(struct config *cfg)
     cfg->notify.recipient_on = 0;
     snprintf(cfg->notify.queue_dir, sizeof(cfg->notify.queue_dir), "/var/spool/lmtpscan/notify");
 
+    if (net_address_parse("inet:127.0.0.1:10080", &cfg->web.listen, why, sizeof(why)) != 0)
+        memset(&cfg->web.listen, 0, sizeof(cfg->web.listen));
+    cfg->web.admin_password_hash[0] = '\0';
     snprintf(cfg->web.url, sizeof(cfg->web.url), "http://127.0.0.1:10080");
     snprintf(cfg->web.secret_file, sizeof(cfg->web.secret_file), "/etc/lmtpscan/web.key");
     cfg->web.link_lifetime = 14 * DAY;

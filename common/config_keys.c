@@ -155,6 +155,9 @@ static const struct key_def notify_keys[] = {
 };
 
 static const struct key_def web_keys[] = {
+    K_FN("listen", config_parse_address_key, CFG_OFF(web.listen), 0),
+    K_STR("admin_password_hash", CFG_OFF(web.admin_password_hash),
+          CFG_SIZE(web.admin_password_hash), STR_TEXT, KEY_EMPTY_OK),
     K_STR("url", CFG_OFF(web.url), CFG_SIZE(web.url), STR_TEXT, 0),
     K_STR("secret_file", CFG_OFF(web.secret_file), CFG_SIZE(web.secret_file), STR_PATH, 0),
     K_TIME("link_lifetime", CFG_OFF(web.link_lifetime), 60, 365 * DAY),

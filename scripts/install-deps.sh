@@ -1,7 +1,9 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian 12 packages lmtpscan builds, runs
 # and is tested with (mandoc checks the man pages, clang-format the C
-# style, git lists the files to check). Idempotent: apt-get update runs only when a package
+# style, git lists the files to check; chromium, chromium-driver and
+# python3-selenium drive the web page's tests in a real browser, whois
+# brings mkpasswd for its password hash). Idempotent: apt-get update runs only when a package
 # is missing. Run as root.
 set -eu
 
@@ -9,7 +11,8 @@ PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
 libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
 spamassassin spamd spamc postfix swaks dovecot-lmtpd python3 npm valgrind systemd \
-mandoc clang-format git"
+mandoc clang-format git libmicrohttpd-dev libcrypt-dev chromium chromium-driver \
+python3-selenium whois"
 
 installed() {
     # nodejs from another source brings its own npm (and then conflicts with

@@ -41,7 +41,8 @@ if [ "$with_admin" = 1 ]; then
     expect="$expect
 $p/bin/lmtpscan
 $p/lib/systemd/system/lmtpscan-digest.service
-$p/lib/systemd/system/lmtpscan-digest.timer"
+$p/lib/systemd/system/lmtpscan-digest.timer
+$p/lib/systemd/system/lmtpscan-web.service"
 fi
 for f in $expect; do
     [ -f "$f" ] || fail "not installed: ${f#"$dest"}"

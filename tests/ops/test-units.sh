@@ -6,8 +6,9 @@
 #   BUILD_DIR/systemd, its ExecStart path swapped for the built LMTPSCAND,
 #   which must exist for verify) and lmtpscand.socket: exit 0 and not a
 #   single warning;
-# - lmtpscan-digest.service/.timer verify clean too (when the admin tool
-#   is built), run as lmtpscan, hardened, daily;
+# - lmtpscan-digest.service/.timer and lmtpscan-web.service verify clean
+#   too (when the admin tool is built), run as lmtpscan; the web service
+#   has every hardening line of the daemon's; the timer is daily;
 # - the service runs as lmtpscan, is Type=notify, has an empty capability
 #   bounding set, and stops later than the daemon's 30 s grace;
 # - sysusers.d and tmpfiles.d applied to an empty root directory create the
@@ -64,6 +65,23 @@ if [ -x "$admin" ]; then
     done
     grep -qx "OnCalendar=daily" "$tmp/units/lmtpscan-digest.timer" || fail "timer not daily"
     echo "digest service and timer: clean"
+    # the web page's service: hardened as the daemon's
+    wunit="$build/systemd/lmtpscan-web.service"
+    [ -f "$wunit" ] || fail "$wunit not generated"
+    sed "s#$dconf#$admin#g" "$wunit" >"$tmp/units/lmtpscan-web.service"
+    out=$(systemd-analyze verify --man=no "$tmp/units/lmtpscan-web.service" 2>&1) ||
+        fail "verify web unit: $out"
+    [ -z "$out" ] || fail "systemd-analyze verify warned (web): $out"
+    sed -n '/^NoNewPrivileges=/,/^MemoryDenyWriteExecute=/p' "$tmp/units/lmtpscand.service" |
+        grep -v '^#' | grep -v '^ReadWritePaths=' >"$tmp/hardening"
+    while IFS= read -r l; do
+        grep -qxF -- "$l" "$tmp/units/lmtpscan-web.service" || fail "web service lacks '$l'"
+    done <"$tmp/hardening"
+    [ -s "$tmp/hardening" ] || fail "no hardening lines found in lmtpscand.service"
+    for l in "User=lmtpscan" "ExecStart=$admin -c /etc/lmtpscan/lmtpscan.conf web"; do
+        grep -qx "$l" "$tmp/units/lmtpscan-web.service" || fail "web service lacks '$l'"
+    done
+    echo "web service: clean, hardened like the daemon"
 fi
 
 # A unit file with a typo must be caught by the same check.

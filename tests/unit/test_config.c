@@ -1285,6 +1285,9 @@ static void test_notify(void **state)
     assert_string_equal(cfg->web.url, "http://127.0.0.1:10080");
     assert_string_equal(cfg->web.secret_file, "/etc/lmtpscan/web.key");
     assert_int_equal(cfg->web.link_lifetime, 14 * 86400);
+    assert_int_equal(cfg->web.listen.kind, NET_INET);
+    assert_string_equal(cfg->web.listen.port, "10080");
+    assert_string_equal(cfg->web.admin_password_hash, "");
     config_free(cfg);
     assert_int_equal(
         config_load_string("[web]\nurl = https://q.example.com/x\nlink_lifetime = 2d\n", "t.conf",
@@ -1293,6 +1296,8 @@ static void test_notify(void **state)
     assert_int_equal(cfg->web.link_lifetime, 2 * 86400);
     config_free(cfg);
     static const struct bad_case web_bads[] = {
+        {"[web]\nlisten = unix:/run/x.sock\n", "t.conf:2: [web] listen: expected inet:HOST:PORT"},
+        {"[web]\nlisten =\n", "t.conf:2: [web] listen: "},
         {"[web]\nurl = ftp://x\n", "t.conf:2: [web] url: \"ftp://x\" is not an http"},
         {"[web]\nurl = http://x/?a=b\n", "t.conf:2: [web] url: \"http://x/?a=b\" is not"},
         {"[web]\nurl = http://x/\"<\n", "t.conf:2: [web] url: "},
