@@ -148,7 +148,8 @@ class WebTest(h.DaemonTestCase):
             except subprocess.TimeoutExpired:
                 self.web.kill()
                 self.web.wait()
-        self.web_log.close()
+        if not self.web_log.closed:
+            self.web_log.close()
 
     def log(self):
         with open(os.path.join(self.top, "web.log"), "rb") as f:
@@ -345,6 +346,12 @@ class WebTest(h.DaemonTestCase):
         status, body = self.post("/delete", {"id": virus_id, "csrf": csrf.group(1)}, cookie)
         self.assertEqual(status, 403)
         self.assertTrue(os.path.exists(os.path.join(self.d.quarantine, virus_id + ".eml")))
+
+        # SIGTERM: a clean exit (and no sanitizer report in a sanitized build)
+        self.stop_web()
+        self.assertEqual(self.web.returncode, 0, self.log())
+        self.assertNotIn("Sanitizer", self.log())
+        self.assertNotIn("runtime error", self.log())
 
 
 if __name__ == "__main__":
