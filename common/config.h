@@ -105,8 +105,13 @@ struct config {
         unsigned max_sessions;
         uint64_t max_message_size;
         unsigned max_recipients;
-        unsigned timeout;      /* seconds */
-        unsigned scan_timeout; /* seconds */
+        unsigned timeout;                  /* seconds */
+        unsigned scan_timeout;             /* seconds */
+        unsigned session_timeout;          /* seconds: one whole session, from connect */
+        unsigned max_errors;               /* 4xx/5xx replies to commands per session */
+        unsigned max_auth_failures;        /* failed AUTH per session */
+        unsigned max_commands_before_auth; /* when the client must AUTH */
+        unsigned trusted_sessions;         /* slots untrusted clients may not take */
         struct cidr allow_from[CONFIG_MAX_CIDR];
         size_t n_allow_from;
         bool auth;
@@ -114,11 +119,6 @@ struct config {
         char user[64];
         char spool_dir[PATH_MAX];
         enum log_target log;
-        unsigned session_timeout;          /* seconds, one whole session from connect */
-        unsigned max_errors;               /* error replies per session, then 421 */
-        unsigned max_auth_failures;        /* failed AUTH per session, then 421 */
-        unsigned max_commands_before_auth; /* when AUTH is required, then 421 */
-        unsigned trusted_sessions;         /* session slots only trusted clients may use */
     } server;
     struct clamav_config {
         bool enabled;

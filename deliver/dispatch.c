@@ -195,8 +195,9 @@ bool dispatch_notify_failures(const struct config *cfg, const struct envelope *e
     if (refused == env->n_rcpts || !owed || env->mail_from[0] == '\0')
         return true;
     if (!net_address_is_set(&cfg->deliver.relay)) {
+        char sender[LOG_VALUE_SIZE(ADDRESS_MAX)];
         log_error("mail_id=%s DSN owed to <%s> but no relay to send it: message deferred",
-                  env->mail_id, env->mail_from);
+                  env->mail_id, log_value(env->mail_from, sender, sizeof(sender)));
         return false;
     }
     return dsn_send_failures(cfg, env, msg) == 0;

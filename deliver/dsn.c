@@ -247,12 +247,14 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
     };
     relay_send(cfg, &job);
     strbuf_free(&sb);
+    char sender[LOG_VALUE_SIZE(ADDRESS_MAX)], why[LOG_VALUE_SIZE(sizeof(job.error))];
+    log_value(env->mail_from, sender, sizeof(sender));
     if (to.status != RELAY_ACCEPTED) {
-        log_error("mail_id=%s DSN to <%s> not sent: %s", env->mail_id, env->mail_from,
-                  to.status == RELAY_REFUSED ? to.text : job.error);
+        log_error("mail_id=%s DSN to <%s> not sent: %s", env->mail_id, sender,
+                  log_quoted(to.status == RELAY_REFUSED ? to.text : job.error, why, sizeof(why)));
         return -1;
     }
-    log_info("mail_id=%s DSN to <%s> for %zu recipient(s) sent: %d %s", env->mail_id,
-             env->mail_from, n_failed, to.code, to.text);
+    log_info("mail_id=%s DSN to <%s> for %zu recipient(s) sent: %d %s", env->mail_id, sender,
+             n_failed, to.code, log_quoted(to.text, why, sizeof(why)));
     return 0;
 }

@@ -253,8 +253,11 @@ static int send_xforward(struct txn *t)
         if (smtp_cmd(t->c, "XFORWARD%s", line.data) < 0 ||
             smtp_read_reply(t->c, &rep, NULL, NULL) < 0)
             rc = -1;
-        else if (rep.code != 250)
-            log_warn("%s relay: XFORWARD refused: %s", t->job->log_id, rep.line);
+        else if (rep.code != 250) {
+            char why[LOG_VALUE_SIZE(sizeof(rep.line))];
+            log_warn("%s relay: XFORWARD refused: %s", t->job->log_id,
+                     log_quoted(rep.line, why, sizeof(why)));
+        }
     }
     strbuf_free(&line);
     return rc;
@@ -408,7 +411,8 @@ void relay_send(const struct config *cfg, struct relay_job *job)
     if (job->error[0] != '\0') {
         char addr[400];
         net_address_format(&cfg->deliver.relay, addr, sizeof(addr));
-        log_warn("%s relay %s: %s", job->log_id, addr, job->error);
+        char why[LOG_VALUE_SIZE(sizeof(job->error))];
+        log_warn("%s relay %s: %s", job->log_id, addr, log_quoted(job->error, why, sizeof(why)));
     }
     free(t.kinds);
     free(t.idx);

@@ -5,9 +5,9 @@
  * sasl_encode64/sasl_decode64; "*" cancels when libsasl2 gives up.
  */
 #include "deliver/sasl_client.h"
+#include "common/sasl_setup.h"
 #include "common/xalloc.h"
 
-#include <pthread.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 #include <stdio.h>
@@ -15,52 +15,6 @@
 #include <string.h>
 
 #define B64_MAX 4096 /* encoded SASL messages, either way */
-
-/* ---- libsasl2 global state ---- */
-
-static void *mutex_alloc(void)
-{
-    pthread_mutex_t *m = xmalloc(sizeof(*m));
-    pthread_mutex_init(m, NULL);
-    return m;
-}
-
-static int mutex_lock(void *m)
-{
-    return pthread_mutex_lock(m) == 0 ? 0 : -1;
-}
-
-static int mutex_unlock(void *m)
-{
-    return pthread_mutex_unlock(m) == 0 ? 0 : -1;
-}
-
-static void mutex_free(void *m)
-{
-    pthread_mutex_destroy(m);
-    free(m);
-}
-
-static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
-
-static void threads_setup(void)
-{
-    sasl_set_mutex(mutex_alloc, mutex_lock, mutex_unlock, mutex_free);
-}
-
-void sasl_threads_init(void)
-{
-    pthread_once(&threads_once, threads_setup);
-}
-
-static pthread_once_t client_once = PTHREAD_ONCE_INIT;
-static int client_init_rc = SASL_FAIL;
-
-static void client_setup(void)
-{
-    sasl_threads_init();
-    client_init_rc = sasl_client_init(NULL);
-}
 
 /* ---- callbacks: the configured credentials ---- */
 
@@ -131,24 +85,14 @@ static int send_encoded(struct smtp_conn *c, const char *mech, const char *out, 
     return smtp_cmd(c, "%s", b64);
 }
 
-void sasl_security_policy(sasl_conn_t *conn)
-{
-    sasl_security_properties_t props;
-    memset(&props, 0, sizeof(props));
-    props.max_ssf = 0;
-    props.maxbufsize = 0;
-    props.security_flags = SASL_SEC_NOANONYMOUS;
-    (void)sasl_setprop(conn, SASL_SEC_PROPS, &props);
-}
-
 enum sasl_auth_result sasl_client_authenticate(struct smtp_conn *c, const char *server_name,
                                                const char *username, const char *password,
                                                struct smtp_reply *last, char *err, size_t errlen)
 {
     memset(last, 0, sizeof(*last));
-    pthread_once(&client_once, client_setup);
-    if (client_init_rc != SASL_OK) {
-        snprintf(err, errlen, "sasl_client_init: %s", sasl_errstring(client_init_rc, NULL, NULL));
+    int init_rc = sasl_setup_client();
+    if (init_rc != SASL_OK) {
+        snprintf(err, errlen, "sasl_client_init: %s", sasl_errstring(init_rc, NULL, NULL));
         return SASL_AUTH_REFUSED;
     }
     const char *mechs = smtp_conn_caps(c)->auth;

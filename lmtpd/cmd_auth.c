@@ -6,132 +6,38 @@
  * found in libsasl2's search path (/etc/sasl2 and the library's plugin
  * directory, or $SASL_CONF_PATH), as for Postfix's smtpd.
  *
- * Public: cmd_auth(), session_auth_mechs(), session_auth_free().
+ * Public: cmd_auth(). The session's libsasl2 connection comes from
+ * session_sasl() (made by auth_server.c).
  *
  * Replies: 334 challenges (base64), 235 2.7.0 success, 535 5.7.8 bad
  * credentials, 501 5.7.0 cancelled ("*"), 501 5.5.2 bad base64, 504 5.5.4
  * unknown mechanism, 503 5.5.1 AUTH not enabled / before LHLO/EHLO /
  * twice / inside a transaction, 454 4.7.0 when libsasl2 itself fails
- * (e.g. unreadable sasldb). libsasl2 is initialised once per process with
- * the sasl_service name of the first configuration (a new name needs a
- * restart); each session has its own sasl_conn_t.
+ * (e.g. unreadable sasldb). Each 535 (credentials refused) counts toward
+ * max_auth_failures, and every error reply toward max_errors (session.c
+ * ends the session at either). Mechanism and user names, and libsasl2's
+ * details, are logged through log_value().
  */
 #include "common/log.h"
-#include "deliver/sasl_client.h"
 #include "lmtpd/session.h"
 
-#include <netdb.h>
-#include <pthread.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define AUTH_B64_MAX 8192
-
-static pthread_once_t server_once = PTHREAD_ONCE_INIT;
-static int server_init_rc = SASL_FAIL;
-static char server_app[64];
-
-static int sasl_log(void *context, int level, const char *message)
-{
-    (void)context;
-    if (message == NULL)
-        return SASL_OK;
-    if (level <= SASL_LOG_ERR)
-        log_error("sasl: %s", message);
-    else if (level <= SASL_LOG_WARN)
-        log_warn("sasl: %s", message);
-    else
-        log_debug("sasl: %s", message);
-    return SASL_OK;
-}
-
-static const sasl_callback_t server_callbacks[] = {
-    {SASL_CB_LOG, (int (*)(void))(void (*)(void))sasl_log, NULL},
-    {SASL_CB_LIST_END, NULL, NULL},
-};
-
-static void server_setup(void)
-{
-    sasl_threads_init();
-    server_init_rc = sasl_server_init(server_callbacks, server_app);
-    if (server_init_rc != SASL_OK)
-        log_error("sasl_server_init(%s): %s", server_app,
-                  sasl_errstring(server_init_rc, NULL, NULL));
-}
-
-/* "addr;port" of one end of the session's socket; "" for unix. */
-static void socket_end(int fd, bool local, char *out, size_t outlen)
-{
-    out[0] = '\0';
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
-                   : getpeername(fd, (struct sockaddr *)&ss, &len);
-    if (rc != 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-        return;
-    char host[64], port[8];
-    if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(out, outlen, "%s;%s", host, port);
-}
-
-/* The session's sasl_conn_t, created on first use; NULL on failure. */
-static sasl_conn_t *session_sasl(struct session *s)
-{
-    if (s->sasl != NULL)
-        return s->sasl;
-    snprintf(server_app, sizeof(server_app), "%s", s->cfg->server.sasl_service);
-    pthread_once(&server_once, server_setup);
-    if (server_init_rc != SASL_OK)
-        return NULL;
-    char local[80], remote[80];
-    socket_end(s->st.fd, true, local, sizeof(local));
-    socket_end(s->st.fd, false, remote, sizeof(remote));
-    sasl_conn_t *conn = NULL;
-    int rc = sasl_server_new(s->cfg->server.sasl_service, s->cfg->server.hostname, NULL,
-                             local[0] ? local : NULL, remote[0] ? remote : NULL, NULL, 0, &conn);
-    if (rc != SASL_OK) {
-        log_error("sasl_server_new: %s", sasl_errstring(rc, NULL, NULL));
-        return NULL;
-    }
-    sasl_security_policy(conn);
-    s->sasl = conn;
-    return conn;
-}
-
-const char *session_auth_mechs(struct session *s)
-{
-    if (!s->cfg->server.auth || !s->is_inet)
-        return NULL;
-    sasl_conn_t *conn = session_sasl(s);
-    if (conn == NULL)
-        return NULL;
-    const char *list = NULL;
-    unsigned len = 0;
-    int count = 0;
-    if (sasl_listmech(conn, NULL, "", " ", "", &list, &len, &count) != SASL_OK || count == 0)
-        return NULL;
-    return list; /* owned by conn, valid until the next libsasl2 call */
-}
-
-void session_auth_free(struct session *s)
-{
-    if (s->sasl != NULL) {
-        sasl_conn_t *conn = s->sasl;
-        sasl_dispose(&conn);
-        s->sasl = NULL;
-    }
-}
 
 /* Ends an attempt that failed: a fresh sasl_conn_t for the next one. */
 static void auth_failed(struct session *s, const char *reply, const char *mech, int rc)
 {
-    log_warn("client %s AUTH %s failed: %s", s->env.peer_addr, mech,
-             s->sasl != NULL ? sasl_errdetail(s->sasl) : sasl_errstring(rc, NULL, NULL));
-    session_auth_free(s);
+    char m[LOG_VALUE_SIZE(64)], detail[LOG_VALUE_SIZE(128)];
+    log_warn("client %s AUTH %s failed: %s", s->env.peer_addr, log_value(mech, m, sizeof(m)),
+             log_value(s->sasl != NULL ? sasl_errdetail(s->sasl) : sasl_errstring(rc, NULL, NULL),
+                       detail, sizeof(detail)));
+    if (strncmp(reply, "535 ", 4) == 0)
+        s->auth_failures++; /* credentials refused: toward max_auth_failures */
+    auth_server_free(&s->sasl);
     session_reply(s, "%s", reply);
 }
 
@@ -236,7 +142,7 @@ void cmd_auth(struct session *s, const struct command *c)
     while (rc == SASL_CONTINUE) {
         int x = exchange(s, out, outlen, dec, sizeof(dec), &declen);
         if (x <= 0) {
-            session_auth_free(s); /* cancelled or gone: next AUTH starts afresh */
+            auth_server_free(&s->sasl); /* cancelled or gone: next AUTH starts afresh */
             return;
         }
         rc = sasl_server_step(conn, dec, declen, &out, &outlen);
@@ -247,7 +153,9 @@ void cmd_auth(struct session *s, const struct command *c)
         if (sasl_getprop(conn, SASL_USERNAME, &user) != SASL_OK || user == NULL)
             user = "?";
         s->authenticated = true;
-        log_info("client %s authenticated as %s (%s)", s->env.peer_addr, (const char *)user, mech);
+        char u[LOG_VALUE_SIZE(128)], m[LOG_VALUE_SIZE(64)];
+        log_info("client %s authenticated as %s (%s)", s->env.peer_addr,
+                 log_value(user, u, sizeof(u)), log_value(mech, m, sizeof(m)));
         session_reply(s, "235 2.7.0 Authentication successful");
         return;
     }

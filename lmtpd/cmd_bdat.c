@@ -57,8 +57,10 @@ void cmd_bdat(struct session *s, const struct command *c)
         session_reply(s, "250 2.0.0 %llu bytes received", (unsigned long long)size);
         return;
     }
+    s->replying_outcomes = true; /* per-recipient outcomes are no command errors */
     if (s->bdat_errno != 0)
         session_end_of_data(s, DATA_SPOOL_ERROR, s->bdat_errno);
     else
         session_end_of_data(s, s->bdat_too_big ? DATA_TOO_BIG : DATA_OK, 0);
+    s->replying_outcomes = false;
 }

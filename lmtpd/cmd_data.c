@@ -41,8 +41,10 @@ void cmd_data(struct session *s, const struct command *c)
         if (total <= limit && spool_errno == 0 && spool_write(s->spool, out, out_len) < 0)
             spool_errno = errno ? errno : EIO;
     }
+    s->replying_outcomes = true; /* per-recipient outcomes are no command errors */
     if (spool_errno != 0)
         session_end_of_data(s, DATA_SPOOL_ERROR, spool_errno);
     else
         session_end_of_data(s, total > limit ? DATA_TOO_BIG : DATA_OK, 0);
+    s->replying_outcomes = false;
 }

@@ -110,14 +110,14 @@ int main(int argc, char **argv)
     }
     runtime_install(cfg, scan);
     if (notice_sender_start() < 0) {
-        runtime_shutdown();
-        scan_engine_free(scan);
+        runtime_shutdown(); /* frees the engine too */
         return 1;
     }
     int status = server_run(config_path);
     notice_sender_stop();
     relay_pool_close_all();
+    /* The engine goes with the last generation: a session still scanning
+     * after the bounded wait keeps it until it ends or the process exits. */
     runtime_shutdown();
-    scan_engine_free(scan);
     return status;
 }

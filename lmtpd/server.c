@@ -1,7 +1,8 @@
 /*
  * server: listeners, accept loop, session threads, signals (see server.h).
  * Failure modes: a failed accept is logged and the loop goes on; a session
- * thread that cannot be created gets the connection closed with 421.
+ * thread that cannot be created gets the connection closed with 421; a
+ * reload thread that cannot be created is logged (nothing reloaded).
  */
 #include "lmtpd/server.h"
 #include "common/log.h"
@@ -41,6 +42,7 @@ static int stop_pipe[2] = {-1, -1};
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sessions_done = PTHREAD_COND_INITIALIZER;
 static unsigned active_sessions;
+static unsigned active_untrusted; /* of those, clients neither on a unix socket nor in allow_from */
 
 static int add_listener(const struct net_address *a, enum protocol protocol, char *err,
                         size_t err_len)
@@ -108,20 +110,29 @@ int server_listen(const struct config *cfg, char *err, size_t err_len)
 
 struct session_start {
     int fd;
+    bool trusted;
     enum protocol protocol;
     struct sockaddr_storage peer;
     socklen_t peer_len;
 };
 
+static void session_ended(bool trusted)
+{
+    pthread_mutex_lock(&sessions_lock);
+    active_sessions--;
+    if (!trusted)
+        active_untrusted--;
+    pthread_cond_broadcast(&sessions_done);
+    pthread_mutex_unlock(&sessions_lock);
+}
+
 static void *session_thread(void *arg)
 {
     struct session_start *ss = arg;
+    bool trusted = ss->trusted;
     session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
     free(ss);
-    pthread_mutex_lock(&sessions_lock);
-    active_sessions--;
-    pthread_cond_broadcast(&sessions_done);
-    pthread_mutex_unlock(&sessions_lock);
+    session_ended(trusted);
     return NULL;
 }
 
@@ -150,19 +161,34 @@ static void accept_one(const struct listener *l)
         net_set_nodelay(fd);
 
     struct runtime *rt = runtime_acquire();
-    unsigned max = rt->cfg->server.max_sessions;
+    const struct config *cfg = rt->cfg;
+    unsigned max = cfg->server.max_sessions;
+    /* Slots kept for trusted clients (unix socket, allow_from). */
+    unsigned reserved =
+        cfg->server.trusted_sessions < max / 2 ? cfg->server.trusted_sessions : max / 2;
+    ss->trusted = ss->peer.ss_family == AF_UNIX ||
+                  cidr_list_match(cfg->server.allow_from, cfg->server.n_allow_from,
+                                  (const struct sockaddr *)&ss->peer);
     char busy[300];
     snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many sessions, try again later\r\n",
-             rt->cfg->server.hostname);
+             cfg->server.hostname);
     runtime_release(rt);
 
     pthread_mutex_lock(&sessions_lock);
-    bool full = active_sessions >= max;
-    if (!full)
+    bool full = active_sessions >= max || (!ss->trusted && active_untrusted >= max - reserved);
+    if (!full) {
         active_sessions++;
+        if (!ss->trusted)
+            active_untrusted++;
+    }
     pthread_mutex_unlock(&sessions_lock);
     if (full) {
-        log_warn("max_sessions (%u) reached: connection refused", max);
+        if (ss->trusted)
+            log_warn("max_sessions (%u) reached: connection refused", max);
+        else
+            log_warn("slots for untrusted clients (%u of max_sessions %u) taken: connection "
+                     "refused",
+                     max - reserved, max);
         refuse(fd, busy);
         free(ss);
         return;
@@ -176,32 +202,89 @@ static void accept_one(const struct listener *l)
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         log_error("pthread_create: %s", strerror(rc));
+        bool trusted = ss->trusted;
         refuse(fd, busy);
         free(ss);
-        pthread_mutex_lock(&sessions_lock);
-        active_sessions--;
-        pthread_mutex_unlock(&sessions_lock);
+        session_ended(trusted);
     }
 }
 
-static void reload(const char *config_path)
+/*
+ * Reloads run in a thread of their own, so the accept loop goes on greeting
+ * clients while signatures load. A SIGHUP during a reload asks for one more
+ * pass when it ends (the files may have changed again).
+ */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool reload_running, reload_again, reload_joinable;
+static pthread_t reload_thread;
+
+static void reload_once(const char *config_path)
 {
-    (void)sd_notify(0, "RELOADING=1");
     char err[1024];
     struct config *cfg;
     if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
         log_error("reload refused, keeping the running configuration: %s", err);
-        (void)sd_notify(0, "READY=1");
         return;
     }
+    /* The generation's reference keeps the engine alive while it loads. */
     struct runtime *rt = runtime_acquire();
     struct scan_engine *scan = rt->scan;
-    runtime_release(rt);
     if (scan != NULL && scan_engine_reload(scan, cfg, err, sizeof(err)) < 0)
         log_error("signature reload failed, keeping the running engine: %s", err);
     runtime_install(cfg, scan);
+    runtime_release(rt);
     log_info("configuration %s reloaded", config_path);
+}
+
+static void *reload_main(void *arg)
+{
+    const char *config_path = arg;
+    pthread_mutex_lock(&reload_lock);
+    do {
+        reload_again = false;
+        pthread_mutex_unlock(&reload_lock);
+        reload_once(config_path);
+        pthread_mutex_lock(&reload_lock);
+    } while (reload_again);
+    reload_running = false;
     (void)sd_notify(0, "READY=1");
+    pthread_mutex_unlock(&reload_lock);
+    return NULL;
+}
+
+/* SIGHUP: starts a reload, or asks the running one for another pass. */
+static void reload_start(const char *config_path)
+{
+    pthread_mutex_lock(&reload_lock);
+    if (reload_running) {
+        reload_again = true;
+        pthread_mutex_unlock(&reload_lock);
+        return;
+    }
+    if (reload_joinable) /* the last reload has ended: collect its thread */
+        (void)pthread_join(reload_thread, NULL);
+    reload_joinable = false;
+    (void)sd_notify(0, "RELOADING=1");
+    int rc = pthread_create(&reload_thread, NULL, reload_main, (void *)config_path);
+    if (rc != 0) {
+        log_error("reload not started: pthread_create: %s", strerror(rc));
+        (void)sd_notify(0, "READY=1");
+    } else {
+        reload_running = reload_joinable = true;
+    }
+    pthread_mutex_unlock(&reload_lock);
+}
+
+/* At exit: waits for a reload under way (it ends on its own). */
+static void reload_wait(void)
+{
+    pthread_mutex_lock(&reload_lock);
+    bool joinable = reload_joinable;
+    reload_again = false;
+    reload_joinable = false;
+    pthread_mutex_unlock(&reload_lock);
+    if (joinable)
+        (void)pthread_join(reload_thread, NULL);
 }
 
 /* Waits for the sessions to end, at most STOP_GRACE_SECONDS. */
@@ -261,7 +344,7 @@ int server_run(const char *config_path)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGHUP)
-                    reload(config_path);
+                    reload_start(config_path);
                 else
                     stop = true;
             }
@@ -278,6 +361,7 @@ int server_run(const char *config_path)
     n_listeners = 0;
     if (write(stop_pipe[1], "x", 1) != 1)
         log_warn("cannot tell sessions to stop: %s", strerror(errno));
+    reload_wait();
     wait_for_sessions();
     close(sfd);
     return 0;

@@ -12,7 +12,9 @@
 
 #include "common/envelope.h"
 #include "common/spool.h"
+#include "lmtpd/auth_server.h"
 #include "lmtpd/command.h"
+#include "lmtpd/deadline_watch.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/stream.h"
 #include "lmtpd/transaction.h"
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct session {
     struct runtime *rt;
@@ -27,11 +30,21 @@ struct session {
     struct stream st;
     enum protocol protocol;
     bool is_inet;
-    bool greeted;       /* LHLO/EHLO/HELO seen */
-    bool must_auth;     /* inet client outside allow_from with auth = yes */
-    bool authenticated; /* AUTH succeeded */
-    void *sasl;         /* the libsasl2 connection of cmd_auth.c, or NULL */
+    bool greeted;           /* LHLO/EHLO/HELO seen */
+    bool must_auth;         /* inet client outside allow_from with auth = yes */
+    bool authenticated;     /* AUTH succeeded */
+    struct sasl_conn *sasl; /* libsasl2 server connection (auth_server.h), or NULL */
     bool quit;
+
+    /* Limits of one session ([server] session_timeout, max_errors,
+     * max_auth_failures, max_commands_before_auth). */
+    struct timespec deadline;    /* CLOCK_MONOTONIC: when session_timeout passes */
+    struct deadline_watch watch; /* the hard end: deadline plus two idle timeouts */
+    unsigned errors;             /* 4xx/5xx replies to commands */
+    unsigned auth_failures;      /* AUTH credentials refused (535) */
+    unsigned commands;           /* command lines read */
+    bool replying_outcomes;      /* end-of-data replies: not counted as errors */
+
     struct envelope env;
     struct spool *spool;
 
@@ -62,10 +75,12 @@ void cmd_noop(struct session *s, const struct command *c);
 void cmd_quit(struct session *s, const struct command *c);
 void cmd_vrfy(struct session *s, const struct command *c);
 void cmd_auth(struct session *s, const struct command *c);
-/* Releases what cmd_auth allocated (end of session). */
-void session_auth_free(struct session *s);
+
+/* The session's libsasl2 connection, made on first use; NULL when AUTH is
+ * off for this client or libsasl2 fails. */
+struct sasl_conn *session_sasl(struct session *s);
 /* The SASL mechanisms to announce ("PLAIN LOGIN"), or NULL for none
- * (auth = no, a unix socket, or libsasl2 has none). cmd_auth.c. */
+ * (auth = no, a unix socket, or libsasl2 has none). */
 const char *session_auth_mechs(struct session *s);
 
 /* MAIL given and at least one recipient accepted; else replies 503. */

@@ -18,6 +18,11 @@ void stream_init(struct stream *st, int fd, int timeout_ms, int stop_fd)
     st->fd = fd;
     fd_stream_init(&st->io, fd, STREAM_INPUT_SIZE, STREAM_OUTPUT_MAX, STREAM_OUTPUT_MAX);
     st->io.stop_fd = stop_fd;
+    stream_set_timeout(st, timeout_ms);
+}
+
+void stream_set_timeout(struct stream *st, int timeout_ms)
+{
     /* A timeout of 0 ms would wait for nothing; 1 ms is the closest. */
     st->io.idle_ms = timeout_ms > 0 ? timeout_ms : 1;
 }

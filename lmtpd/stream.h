@@ -6,7 +6,8 @@
  * waits at most the stream's timeout without progress (fd_stream's idle
  * limit; no overall deadline). Not thread-safe: one session owns it.
  *
- * Public: stream_init(), stream_free(), stream_read_line(), stream_peek(),
+ * Public: stream_init(), stream_free(), stream_set_timeout(),
+ * stream_read_line(), stream_peek(),
  * stream_consume(), stream_has_input(), stream_reply(), stream_flush().
  * Failure modes: the enum stream_status values below; after any but
  * STREAM_OK and STREAM_TOO_LONG the session ends.
@@ -37,6 +38,8 @@ struct stream {
 
 void stream_init(struct stream *st, int fd, int timeout_ms, int stop_fd);
 void stream_free(struct stream *st);
+/* Sets the timeout of each later wait (at least 1 ms). */
+void stream_set_timeout(struct stream *st, int timeout_ms);
 
 /*
  * Reads one line ending in LF (a CR before it is removed) of at most max

@@ -105,7 +105,9 @@ static void prepare_copies(const struct transaction *t, const struct message_hea
         bool subject_replaced = false;
         if (policy_headers(env, i, res, t->cfg->server.hostname, subject, &blocks[i],
                            &subject_replaced) < 0) {
-            log_error("mail_id=%s rcpt=<%s> header block too large", env->mail_id, r->address);
+            char rcpt[LOG_VALUE_SIZE(ADDRESS_MAX)];
+            log_error("mail_id=%s rcpt=<%s> header block too large", env->mail_id,
+                      log_value(r->address, rcpt, sizeof(rcpt)));
             r->action = ACTION_TEMPFAIL;
             outcome_set(&r->outcome, OUTCOME_LOCAL_ERROR, "header block too large");
             continue;
@@ -145,20 +147,9 @@ static void deliver(const struct transaction *t, const struct message_header *mh
     free(copies);
 }
 
-/* A value as a log field: quotes and backslashes escaped, control bytes
- * (a relay's text may hold anything) shown as '?'. */
-static void log_quote(const char *in, char *out, size_t out_len)
-{
-    size_t o = 0;
-    for (; *in && o + 3 < out_len; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == '"' || c == '\\')
-            out[o++] = '\\';
-        out[o++] = c < 32 || c == 127 ? '?' : (char)c;
-    }
-    out[o] = '\0';
-}
-
+/* The log line of one recipient (SPEC section 9): every value a client
+ * or a peer supplied goes through log_value(); the reply is quoted, with
+ * its own quotes and control bytes escaped. */
 static void log_outcome(const struct envelope *env, const struct spool *spool, size_t i,
                         const struct scan_result *res, long ms)
 {
@@ -167,15 +158,22 @@ static void log_outcome(const struct envelope *env, const struct spool *spool, s
     size_t k = res->rcpt_spamd ? res->rcpt_spamd[i] : SIZE_MAX;
     if (k != SIZE_MAX && (res->spamd[k].status == SPAMD_HAM || res->spamd[k].status == SPAMD_SPAM))
         snprintf(score, sizeof(score), "%.1f/%.1f", res->spamd[k].score, res->spamd[k].required);
-    char line[OUTCOME_LINE_MAX], reply[2 * OUTCOME_LINE_MAX];
+    char line[OUTCOME_LINE_MAX], reply[LOG_VALUE_SIZE(OUTCOME_LINE_MAX)];
+    char from[LOG_VALUE_SIZE(ADDRESS_MAX)], rcpt[LOG_VALUE_SIZE(ADDRESS_MAX)];
+    char ident[LOG_VALUE_SIZE(sizeof(env->xforward.ident))];
+    char virus[LOG_VALUE_SIZE(sizeof(res->clamav.virus))];
     outcome_format(&r->outcome, r->address, env->mail_id, line, sizeof(line));
-    log_quote(line, reply, sizeof(reply));
-    log_info("mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
-             "virus=%s size=%llu ms=%ld reply=\"%s\"",
-             env->mail_id, env->xforward.ident[0] ? env->xforward.ident : "-", env->mail_from,
-             r->address, verdict_name(r->verdict), action_name(r->action), score,
-             res->clamav.status == CLAMAV_INFECTED ? res->clamav.virus : "-",
-             (unsigned long long)spool_size(spool), ms, reply);
+    log_quoted(line, reply, sizeof(reply));
+    log_info(
+        "mail_id=%s queue_id=%s from=<%s> rcpt=<%s> verdict=%s action=%s score=%s "
+        "virus=%s size=%llu ms=%ld reply=\"%s\"",
+        env->mail_id,
+        env->xforward.ident[0] ? log_value(env->xforward.ident, ident, sizeof(ident)) : "-",
+        log_value(env->mail_from, from, sizeof(from)), log_value(r->address, rcpt, sizeof(rcpt)),
+        verdict_name(r->verdict), action_name(r->action), score,
+        res->clamav.status == CLAMAV_INFECTED ? log_value(res->clamav.virus, virus, sizeof(virus))
+                                              : "-",
+        (unsigned long long)spool_size(spool), ms, reply);
 }
 
 /* The audit report (SPEC section 8), written before the replies go out;

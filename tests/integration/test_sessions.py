@@ -4,12 +4,18 @@ nothing and leaves no spool file, max_sessions (421 4.3.2), allow_from
 (421 4.4.2), SIGTERM (exit 0, a session in progress may finish) and SIGHUP
 (reload keeps serving; a bad new config is refused)."""
 
+import base64
+import hashlib
 import os
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lmtpscan_harness as h  # noqa: E402
@@ -288,6 +294,350 @@ class SignalTest(h.DaemonTestCase):
         self.assertTrue(reloaded(), "bad config replaced the running one" + self._ctx())
         with open(self.d.conf_path, "w") as f:
             f.write(text)
+
+
+
+# ---------------------------------------------------------------------------
+# Session limits: nobody holds a slot for ever (session_timeout, max_errors,
+# max_auth_failures, max_commands_before_auth, trusted_sessions)
+# ---------------------------------------------------------------------------
+
+def send_until_closed(c, line, limit):
+    """Sends line (one at a time, so the daemon never closes with input
+    unread) until a 421 or limit replies; returns the replies."""
+    out = []
+    for _ in range(limit):
+        try:
+            out.append(c.cmd(line))
+        except (EOFError, OSError):
+            break
+        if out[-1].startswith("421 "):
+            break
+    return out
+
+
+def make_sasldb(directory, users, realm):
+    """A sasldb with users {name: password} and lmtpscan.conf for libsasl2."""
+    db = os.path.join(directory, "sasldb2")
+    for user, password in users.items():
+        subprocess.run(["saslpasswd2", "-f", db, "-p", "-c", "-u", realm, user],
+                       input=password.encode(), check=True, timeout=30)
+    with open(os.path.join(directory, "lmtpscan.conf"), "w") as f:
+        f.write("pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+                "sasldb_path: %s\nmech_list: PLAIN LOGIN\n" % db)
+
+
+class SessionTimeoutTest(h.DaemonTestCase):
+    # the clients below are never idle for 10 s: only session_timeout ends them
+    config = {"server": {"timeout": "10s", "session_timeout": "3s"}}
+
+    def test_noop_forever_is_closed(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        t0 = time.monotonic()
+        last = None
+        while time.monotonic() - t0 < 30:
+            try:
+                last = c.cmd("NOOP")
+            except (EOFError, OSError):
+                break
+            if not last.startswith("250 "):
+                break
+            time.sleep(0.3)
+        waited = time.monotonic() - t0
+        self.assertReply(last, "421 4.4.2 %s session time limit exceeded, closing" % h.HOST)
+        self.assertTrue(c.at_eof(), "no close after 421")
+        self.assertLess(waited, 15.0)
+        self.assertGreater(waited, 2.0)
+
+    def test_transaction_under_way_finishes(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<late@d.test>"), "250 2.1.5 Ok")
+        time.sleep(4.0)  # past session_timeout, within one idle timeout
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        msg = h.simple_message("late but whole")
+        c.send(msg + b".\r\n")
+        self.assertReplyRe(c.reply(), h.delivered_re("late@d.test"))
+        self.assertOneStored("late@d.test", msg)
+        self.assertReply(c.cmd("NOOP"),
+                         "421 4.4.2 %s session time limit exceeded, closing" % h.HOST)
+        self.assertTrue(c.at_eof())
+
+    def test_command_a_byte_at_a_time_is_cut(self):
+        """A command line that never ends, a byte every 0.5 s: each read is
+        short, the line is not; the session ends two idle timeouts after
+        session_timeout at the latest."""
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 60:
+            try:
+                c.send(b"N")
+            except OSError:
+                closed = True
+                break
+            if c.at_eof(0.5):
+                closed = True
+                break
+        waited = time.monotonic() - t0
+        self.assertTrue(closed, "a client sending a line a byte at a time kept its session "
+                        "for 60 s" + self._ctx())
+        self.assertLess(waited, 45.0)  # 3 s + 2 x 10 s, and slack
+
+    def test_data_a_byte_at_a_time_is_cut(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("MAIL FROM:<s@x.test>"), "250 2.1.0 Ok")
+        self.assertReply(c.cmd("RCPT TO:<trickle@d.test>"), "250 2.1.5 Ok")
+        self.assertReply(c.cmd("DATA"), DATA_GO)
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 60:
+            try:
+                c.send(b"x")
+            except OSError:
+                closed = True
+                break
+            if c.at_eof(0.5):
+                closed = True
+                break
+        waited = time.monotonic() - t0
+        self.assertTrue(closed, "a trickling client kept its session for 60 s" + self._ctx())
+        # session_timeout (3 s) plus one idle timeout of grace (10 s), and slack
+        self.assertLess(waited, 40.0)
+        self.assertEqual(self.d.message_files(), [])
+        self.assertIn("session_timeout (3s) passed", self.d.stderr())
+
+
+class MaxErrorsTest(h.DaemonTestCase):
+    """The default max_errors (20) applies."""
+
+    def test_closed_after_max_errors(self):
+        c = self.d.raw()
+        replies = send_until_closed(c, "BOGUS", 100)
+        self.assertEqual(replies[:20], ["500 5.5.1 Unknown command"] * 20, self._ctx())
+        self.assertEqual(replies[20:],
+                         ["421 4.7.0 %s Error: too many errors, closing" % h.HOST], self._ctx())
+        self.assertTrue(c.at_eof())
+
+    def test_data_outcomes_are_not_errors(self):
+        """Per-recipient replies after the data do not count."""
+        d = h.Daemon(overrides={"server": {"max_errors": "2", "max_message_size": "1K"}})
+        self.addCleanup(d.cleanup)
+        d.start()
+        c = d.raw()
+        c.cmd("LHLO x")
+        for i in range(3):
+            c.cmd("MAIL FROM:<s@x.test>")
+            c.cmd("RCPT TO:<a%d@d.test>" % i)
+            c.cmd("RCPT TO:<b%d@d.test>" % i)
+            self.assertReply(c.cmd("DATA"), DATA_GO)
+            c.send(b"Subject: big\r\n\r\n" + b"x" * 2000 + b"\r\n.\r\n")
+            self.assertEqual([r[:3] for r in c.replies(2)], ["552", "552"])
+        self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
+        d.stop()
+
+
+class UntrustedClientsTest(h.DaemonTestCase):
+    """auth = yes and 127.0.0.1 outside allow_from: every inet client is
+    untrusted; the unix socket is trusted."""
+    config = {"server": {"auth": "yes", "allow_from": "10.0.0.0/8", "max_sessions": "4",
+                         "trusted_sessions": "2"}}
+
+    def greet_unix(self):
+        deadline = time.monotonic() + 5
+        while True:
+            c = self.d.raw("unix")
+            if c.greeting.startswith("220 ") or time.monotonic() > deadline:
+                self.assertReply(c.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
+                return c
+            c.close()
+            time.sleep(0.05)
+
+    def test_untrusted_cannot_lock_out_trusted(self):
+        held = []
+        deadline = time.monotonic() + 10
+        # as many untrusted sessions as the daemon allows at all
+        while time.monotonic() < deadline and len(held) < 4:
+            c = self.d.raw()
+            if c.greeting.startswith("220 "):
+                held.append(c)
+            else:
+                self.assertReply(c.greeting,
+                                 "421 4.3.2 %s Too many sessions, try again later" % h.HOST)
+                c.close()
+                if len(held) >= 2:
+                    break
+                time.sleep(0.05)
+        self.assertEqual(len(held), 2, "untrusted clients got %d of 4 slots" % len(held))
+        for c in held:
+            self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
+        # the trusted client still gets in, twice (a readiness probe's
+        # session may still be winding down: retried within a bound)
+        u1 = self.greet_unix()
+        u2 = self.greet_unix()
+        self.assertReply(u2.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
+        self.assertReply(u1.cmd("LHLO x"), "\n".join(h.lhlo_lines(h.HOST, 50 * 1024 * 1024)))
+
+    def test_commands_before_auth_limited(self):
+        c = self.d.raw()
+        replies = send_until_closed(c, "NOOP", 300)
+        self.assertEqual(replies[:20], ["250 2.0.0 Ok"] * 20, self._ctx())
+        self.assertEqual(replies[20:], ["421 4.7.0 %s Error: too many commands before "
+                                        "authentication, closing" % h.HOST], self._ctx())
+        self.assertTrue(c.at_eof())
+
+    def test_trusted_client_has_no_command_limit(self):
+        c = self.d.raw("unix")
+        c.send(b"NOOP\r\n" * 100)
+        self.assertEqual(c.replies(100), ["250 2.0.0 Ok"] * 100)
+
+
+class SaslMixin:
+    """A sasldb with user "client" (password "right") for libsasl2."""
+
+    def setUp(self):
+        if shutil.which("saslpasswd2") is None:
+            self.skipTest("saslpasswd2 (sasl2-bin) missing")
+        sasl_dir = tempfile.mkdtemp(prefix="lmtpscan-sasl-")
+        self.addCleanup(shutil.rmtree, sasl_dir, True)
+        make_sasldb(sasl_dir, {"client": "right"}, h.HOST)
+        old = os.environ.get("SASL_CONF_PATH")
+        os.environ["SASL_CONF_PATH"] = sasl_dir
+
+        def restore():
+            if old is None:
+                os.environ.pop("SASL_CONF_PATH", None)
+            else:
+                os.environ["SASL_CONF_PATH"] = old
+        self.addCleanup(restore)
+        super().setUp()
+
+
+class AuthFailuresTest(SaslMixin, h.DaemonTestCase):
+    config = {"server": {"auth": "yes", "allow_from": "10.0.0.0/8"}}
+
+    @staticmethod
+    def plain(user, password):
+        return base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+
+    def test_300_wrong_passwords(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        replies = []
+        for i in range(300):
+            try:
+                replies.append(c.cmd("AUTH PLAIN " + self.plain("client", "wrong%d" % i)))
+            except (EOFError, OSError):
+                break
+            if replies[-1].startswith("421 "):
+                break
+        self.assertEqual(replies[:3], ["535 5.7.8 Error: authentication failed"] * 3,
+                         self._ctx())
+        self.assertEqual(replies[3:], ["421 4.7.0 %s Error: too many failed authentications, "
+                                       "closing" % h.HOST], self._ctx())
+        self.assertTrue(c.at_eof())
+        # the right password still works in a new session
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        self.assertReply(c.cmd("AUTH PLAIN " + self.plain("client", "right")),
+                         "235 2.7.0 Authentication successful")
+        self.assertReply(c.cmd("MAIL FROM:<a@x.test>"), "250 2.1.0 Ok")
+
+
+
+class ReloadInBackgroundTest(h.DaemonTestCase):
+    """SIGHUP loads the signatures beside the accept loop: new clients are
+    greeted at once while a large database loads."""
+
+    N_SIGNATURES = 800000
+
+    def daemon_args(self):
+        self.db = tempfile.mkdtemp(prefix="lmtpscan-db-")
+        self.addCleanup(shutil.rmtree, self.db, True)
+        with open(os.path.join(self.db, "small.hdb"), "w") as f:
+            f.write("%s:1234:Test.Small.UNOFFICIAL\n" % hashlib.md5(b"small").hexdigest())
+        return {"overrides": {"clamav": {"enabled": "yes", "database": self.db,
+                                         "reload_check": "0"}}}
+
+    def test_greeting_during_sighup_load(self):
+        with open(os.path.join(self.db, "big.hdb"), "w") as f:
+            f.writelines("%s:%d:Test.Big.%d.UNOFFICIAL\n"
+                         % (hashlib.md5(b"%d" % i).hexdigest(), 1000 + i, i)
+                         for i in range(self.N_SIGNATURES))
+        t0 = time.monotonic()
+        self.d.proc.send_signal(signal.SIGHUP)
+        latencies = []
+        while "configuration %s reloaded" % self.d.conf_path not in self.d.stderr():
+            self.assertLess(time.monotonic() - t0, 120, "no reload" + self._ctx())
+            t = time.monotonic()
+            c = self.d.raw()
+            latencies.append(time.monotonic() - t)
+            self.assertReply(c.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
+            self.assertReply(c.cmd("NOOP"), "250 2.0.0 Ok")
+            c.close()
+            time.sleep(0.05)
+        load = time.monotonic() - t0
+        self.assertIn("%d signatures" % (self.N_SIGNATURES + 1), self.d.stderr())
+        self.assertGreater(load, 1.0, "the load was too fast to tell")
+        self.assertTrue(latencies, "no client connected during the load")
+        self.assertLess(max(latencies), load / 2,
+                        "greeting took %.2f s of a %.2f s load" % (max(latencies), load))
+
+
+
+# ---------------------------------------------------------------------------
+# Logs: what a client sends cannot forge key=value fields or put control
+# bytes on the terminal
+# ---------------------------------------------------------------------------
+
+FORGED = b"mail_id=forged"
+
+
+class LogEscapingTest(SaslMixin, h.DaemonTestCase):
+    config = {"server": {"auth": "yes", "allow_from": "10.0.0.0/8"}}
+
+    def assertLogClean(self):
+        log = h.read_file(self.d.stderr_path)
+        for ch in set(range(0x20)) - {0x0a}:
+            self.assertNotIn(bytes([ch]), log, "raw control byte 0x%02x in the log:\n%r"
+                             % (ch, log[-3000:]))
+        self.assertNotIn(b"\x7f", log)
+        for line in log.split(b"\n"):
+            self.assertNotIn(FORGED, line.split(b" "), "forged field in %r" % line)
+            self.assertNotIn(b"verdict=clean", line.split(b" "), "forged field in %r" % line)
+
+    def test_auth_values_escaped(self):
+        c = self.d.raw()
+        c.cmd("LHLO x")
+        # a mechanism name with ESC, CR, DEL, a quote and a bad UTF-8 byte
+        mech = b"\x1b[2J\"\r\x7f\xff" + FORGED
+        self.assertEqual(c.cmd(b"AUTH " + mech)[:4], "504 ")
+        # a user name with blanks, quotes and control bytes
+        user = b"x \x1b]0;pwn\x07 " + FORGED + b" verdict=clean\""
+        resp = base64.b64encode(b"\0" + user + b"\0wrong")
+        self.assertEqual(c.cmd(b"AUTH PLAIN " + resp)[:4], "535 ")
+        c.cmd("QUIT")
+        self.assertTrue(wait_until(lambda: "AUTH PLAIN failed" in self.d.stderr()), self._ctx())
+        self.assertIn("AUTH \\x1B[2J\\\"\\x0D\\x7F\\xFF" + FORGED.decode() + " failed",
+                      self.d.stderr())
+        self.assertLogClean()
+
+    def test_forged_sender_fields(self):
+        conn = self.d.lmtp(unix=True)
+        sender = '"x> rcpt=<v@x> verdict=clean %s"@d.test' % FORGED.decode()
+        msg = h.simple_message("forged log fields")
+        m, _, dr = h.lmtp_send(conn, sender, ["logged@d.test"], msg)
+        self.assertEqual(m, "250 2.1.0 Ok")
+        self.assertReplyRe(dr[0], h.delivered_re("logged@d.test"))
+        conn.quit()
+        self.assertTrue(wait_until(lambda: "rcpt=<logged@d.test>" in self.d.stderr()))
+        self.assertLogClean()
+        for line in h.read_file(self.d.stderr_path).split(b"\n"):
+            self.assertNotIn(b"rcpt=<v@x>", line.split(b" "), "forged field in %r" % line)
 
 
 if __name__ == "__main__":
