@@ -221,6 +221,7 @@ static int collect(const struct config *cfg, time_t since, struct items *items)
         char err[256];
         if (quarantine_env_load(cfg->deliver.quarantine_dir, id, &q, err, sizeof(err)) < 0) {
             fprintf(stderr, "lmtpscan: %s: skipped: %s\n", id, err);
+            quarantine_env_free(&q);
             continue;
         }
         add_message(cfg, &q, since, items);

@@ -144,8 +144,12 @@ static int held_load(const struct config *cfg, const char *id, struct held *h, b
         errno = ENOENT;
         return -1;
     }
-    if (quarantine_env_load(cfg->deliver.quarantine_dir, id, &h->q, err, sizeof(err)) < 0)
+    if (quarantine_env_load(cfg->deliver.quarantine_dir, id, &h->q, err, sizeof(err)) < 0) {
+        int e = errno;
+        quarantine_env_free(&h->q);
+        errno = e;
         return -1;
+    }
     h->received = parse_received(h->q.received);
     size_t n = strcspn(h->q.reason, " :");
     snprintf(h->verdict, sizeof(h->verdict), "%.*s", (int)(n < 31 ? n : 31), h->q.reason);

@@ -6,7 +6,9 @@ sender, the right header fields, no content of the held mail, and a
 hostile Subject (CR/LF in an encoded word) adds no header field. With the
 server down the notice is kept in queue_dir and sent once the server is
 back, also across a kill -9 of the daemon; a 5xx drops it with a log line.
-A notice never changes the mail's reply.
+A notice never changes the mail's reply. The daemon runs in maildir mode
+(notices through [notify] method), and in relay mode with method empty
+(notices through the relay).
 """
 
 import email
@@ -200,6 +202,27 @@ class Refused(NoticeCase):
         log = self.d.stderr()
         self.assertRegex(log, r"notice \S+-a dropped: <admin@example.test> refused: 5\d\d")
         self.assertRegex(log, r"notice \S+-r0 dropped: <bob@example.test> refused: 5\d\d")
+
+
+class RelayMode(NoticeCase):
+    """Relay mode with method empty: the notices go to the relay."""
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        args["overrides"]["notify"]["method"] = ""
+        args["overrides"]["deliver"] = {"mode": "relay",
+                                        "relay": "inet:127.0.0.1:%d" % self.sink_port}
+        return args
+
+    def test_through_the_relay(self):
+        mail_id = self.send_virus()
+        got = self.notices(2)
+        self.assertEqual(sorted(env["X-Rcpt-Args"][0] for env, _r, _m in got),
+                         ["<admin@example.test>", "<bob@example.test>"])
+        for env, raw, _msg in got:
+            self.assertEqual(env["X-Mail-Args"][0].split()[0], "<>")
+            self.assertEqual(h.header_value(raw, "X-Lmtpscan-Mail-ID"), mail_id)
+        self.assertEqual(self.wait_queue_empty(5), [])
 
 
 class NotConfigured(NoticeCase):
