@@ -8,7 +8,8 @@
  * most WEB_BODY_MAX bytes (larger: 413).
  *
  * Sessions: a random 256-bit id in a cookie (HttpOnly, SameSite=Strict,
- * Secure when [web] url is https), WEB_SESSIONS at most (the oldest goes),
+ * Secure when [web] url is https), WEB_SESSIONS at most (the oldest
+ * anonymous one goes first),
  * WEB_SESSION_IDLE seconds idle. Every session has its CSRF token; every
  * POST must carry it (field "csrf") or is refused 403 and logged. A
  * browser without a session gets an anonymous one on its first page (the
@@ -134,16 +135,19 @@ static struct session *session_find(struct server *sv, const char *id, time_t no
     return NULL;
 }
 
+/* A free or expired slot, else the oldest anonymous session's, else the
+ * oldest one's: a flood of new browsers cannot log the admin out. */
 static struct session *session_new(struct server *sv, time_t now)
 {
-    struct session *slot = &sv->sessions[0];
+    struct session *slot = NULL;
     for (size_t i = 0; i < WEB_SESSIONS; i++) {
         struct session *s = &sv->sessions[i];
         if (s->id[0] == '\0' || now - s->used > WEB_SESSION_IDLE) {
             slot = s;
             break;
         }
-        if (s->used < slot->used)
+        if (slot == NULL || (slot->admin && !s->admin) ||
+            (slot->admin == s->admin && s->used < slot->used))
             slot = s;
     }
     memset(slot, 0, sizeof(*slot));

@@ -299,6 +299,12 @@ class WebTest(h.DaemonTestCase):
         self.assertEqual(self.d.stored("carol@example.test"), [])
         self.assertIn("CSRF", self.log())
 
+        # a flood of new browsers does not log the admin out
+        for _ in range(300):
+            self.get("/login")
+        drv.get(self.url("/list"))
+        self.assertEqual(len(drv.find_elements(By.CSS_SELECTOR, "tbody tr")), 2)
+
         # phone-sized list
         drv.set_window_size(390, 844)
         drv.get(self.url("/list"))
