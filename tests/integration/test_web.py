@@ -299,6 +299,18 @@ class WebTest(h.DaemonTestCase):
         self.assertEqual(self.d.stored("carol@example.test"), [])
         self.assertIn("CSRF", self.log())
 
+        # bounded requests: a 20 KB form is refused, a 100 KB header too
+        status, _ = self.post("/login", {"password": "x" * 20000, "csrf": "y"})
+        self.assertEqual(status, 413)
+        c = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=30)
+        try:
+            c.request("GET", "/list", headers={"X-Big": "z" * 100000})
+            self.assertGreaterEqual(c.getresponse().status, 400)
+        except (ConnectionError, http.client.HTTPException):
+            pass  # closed without a reply: refused as well
+        finally:
+            c.close()
+
         # a flood of new browsers does not log the admin out
         for _ in range(300):
             self.get("/login")
