@@ -12,6 +12,7 @@
 #include "common/config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { ADMIN_OK = 0, ADMIN_FAILED = 1, ADMIN_BAD_INPUT = 2 };
 
@@ -22,11 +23,19 @@ int cmd_report(const struct config *cfg, int argc, char **argv);
 int cmd_report_replay(const struct config *cfg, int argc, char **argv);
 /* stats [--since AGE] [--dir DIR] (cmd_stats.c). */
 int cmd_stats(const struct config *cfg, int argc, char **argv);
+/* digest [--since TIME] [--dry-run] (cmd_digest.c). */
+int cmd_digest(const struct config *cfg, int argc, char **argv);
 /* quarantine list|show|release|delete ... (cmd_quarantine.c). */
 int cmd_quarantine(const struct config *cfg, int argc, char **argv);
 /* quarantine release MAIL_ID [--rcpt ADDR]... (quarantine_release.c);
  * argv[0] is the MAIL_ID. */
 int quarantine_release(const struct config *cfg, int argc, char **argv);
+/* The same, recorded as released by `by` (NULL: unknown), the outcome
+ * lines ("ADDR: REPLY") written to out; errors still go to stderr. */
+int quarantine_release_to(const struct config *cfg, int argc, char **argv, const char *by,
+                          FILE *out);
+/* web: the quarantine web page (cmd_web.c). */
+int cmd_web(const struct config *cfg, int argc, char **argv);
 
 /* s with every byte outside printable ASCII shown as '?', cut to fit
  * buf (for quoting user input in error messages). */

@@ -2,7 +2,8 @@
  * lmtpscan: the administration tool. `lmtpscan [-c FILE] SUBCOMMAND ...`
  * with the subcommands in a table: scan (here), quarantine list, show,
  * release and delete (cmd_quarantine.c, quarantine_release.c), report
- * (cmd_report.c), report replay (cmd_replay.c) and stats (cmd_stats.c).
+ * (cmd_report.c), report replay (cmd_replay.c), stats (cmd_stats.c),
+ * digest (cmd_digest.c) and web (web.c).
  *
  * scan FILE...: runs the daemon's scanning pipeline (same configuration,
  * same ClamAV engine and spamd requests) on message files, as if each were
@@ -198,6 +199,8 @@ static const struct subcommand subcommands[] = {
     {"report", "report MAIL_ID | report replay [-c NEW.conf] [--since AGE] [--dir DIR] [--json]",
      cmd_report},
     {"stats", "stats [--since AGE] [--dir DIR]", cmd_stats},
+    {"digest", "digest [--since TIME] [--dry-run]", cmd_digest},
+    {"web", "web", cmd_web},
 };
 
 static void usage(FILE *out)

@@ -10,6 +10,9 @@
  * Each recipient's outcome is printed ("ADDR: REPLY") and recorded as a
  * <release> in the message's XML report. The quarantine files are kept.
  *
+ * quarantine_release_to() is the same for other callers (the web page):
+ * who released it and where the outcome lines go are parameters.
+ *
  * Exit status: 0 every recipient delivered, 1 some delivery failed, 2 bad
  * input (MAIL_ID, address, usage) or an unknown MAIL_ID; nothing is
  * delivered when the input is bad.
@@ -190,11 +193,10 @@ bad_input:
     return ADMIN_BAD_INPUT;
 }
 
-static void record_releases(const struct config *cfg, const struct envelope *env)
+static void record_releases(const struct config *cfg, const struct envelope *env, const char *by)
 {
     if (cfg->report.dir[0] == '\0')
         return;
-    const char *by = release_user();
     for (size_t i = 0; i < env->n_rcpts; i++) {
         const struct recipient *r = &env->rcpts[i];
         char reply[OUTCOME_LINE_MAX];
@@ -215,6 +217,12 @@ static void record_releases(const struct config *cfg, const struct envelope *env
 }
 
 int quarantine_release(const struct config *cfg, int argc, char **argv)
+{
+    return quarantine_release_to(cfg, argc, argv, release_user(), stdout);
+}
+
+int quarantine_release_to(const struct config *cfg, int argc, char **argv, const char *by,
+                          FILE *out)
 {
     if (!admin_check_mail_id(argv[0]))
         return ADMIN_BAD_INPUT;
@@ -291,7 +299,7 @@ int quarantine_release(const struct config *cfg, int argc, char **argv)
         const struct recipient *r = &env.rcpts[i];
         char reply[OUTCOME_LINE_MAX];
         outcome_format(&r->outcome, r->address, env.mail_id, reply, sizeof(reply));
-        printf("%s: %s\n", r->address, reply);
+        fprintf(out, "%s: %s\n", r->address, reply);
         if (outcome_class(&r->outcome) != 2) {
             rc = ADMIN_FAILED;
             if (r->outcome.detail[0] != '\0') {
@@ -301,9 +309,9 @@ int quarantine_release(const struct config *cfg, int argc, char **argv)
             }
         }
     }
-    if (fflush(stdout) != 0)
+    if (fflush(out) != 0)
         rc = ADMIN_FAILED;
-    record_releases(cfg, &env);
+    record_releases(cfg, &env, by);
     envelope_free(&env);
     free(copies);
     message_header_free(&mh);

@@ -2,7 +2,7 @@
  * config: the INI configuration of SPEC section 3, loaded with libinih.
  * Every key is validated; unknown sections/keys and bad values are errors
  * reported as "FILE:LINE: [section] key: reason". Sizes take K/M/G (powers
- * of 1024), times s/m/h (a bare number is seconds). A value may be put in
+ * of 1024), times s/m/h/d (a bare number is seconds). A value may be put in
  * double quotes to keep leading/trailing blanks (subject_tag = "[SPAM] ").
  * A loaded config is immutable and may be shared read-only between threads;
  * reload builds a new one. config_load*() are thread-safe.
@@ -177,11 +177,41 @@ struct config {
     struct {
         char dir[PATH_MAX]; /* empty: no reports */
     } report;
+    struct {
+        struct net_address method; /* unset: deliver.relay */
+        char from[256];            /* no '@': "@hostname" is added */
+        char admin[321];           /* "" : no admin notices */
+        unsigned admin_on;         /* NOTIFY_ON_* bits */
+        unsigned recipient_on;     /* NOTIFY_ON_* bits */
+        char queue_dir[PATH_MAX];
+    } notify;
+    struct {
+        struct net_address listen;     /* lmtpscan web (inet only) */
+        char admin_password_hash[256]; /* crypt(3); empty: no admin login */
+        char url[1024];                /* base of digest links, no final '/' */
+        char secret_file[PATH_MAX];    /* HMAC key of the release links */
+        unsigned link_lifetime;        /* seconds */
+    } web;
     struct policy *policies; /* always holds "default" (built-in if absent) */
     size_t n_policies;
     struct recipient_rule *recipients;
     size_t n_recipients;
 };
+
+/* The verdict words of [notify] admin_on/recipient_on, as bits: every
+ * verdict_name() the pipeline may give, so a new verdict needs no change
+ * here once its word is listed. */
+#define NOTIFY_ON_CLEAN     0x01u
+#define NOTIFY_ON_SPAM      0x02u
+#define NOTIFY_ON_VIRUS     0x04u
+#define NOTIFY_ON_UNCHECKED 0x08u
+#define NOTIFY_ON_BANNED    0x10u
+#define NOTIFY_ON_ENCRYPTED 0x20u
+/* The bit of a verdict word, 0 for an unknown word. */
+unsigned config_notify_bit(const char *verdict);
+/* True when some notice is configured (admin with admin_on, or
+ * recipient_on): queue_dir is then used. */
+bool config_notify_enabled(const struct config *cfg);
 
 /* Loads and validates a file. 0 on success (*out set), -1 with err. */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);

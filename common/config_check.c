@@ -168,6 +168,33 @@ void config_check_cross_keys(struct loader *ld)
                     "enabled = yes needs a database directory");
         return;
     }
+    if (config_notify_enabled(cfg) && !net_address_is_set(&cfg->notify.method) &&
+        !net_address_is_set(&cfg->deliver.relay)) {
+        config_fail(ld, either_line(ld, SEC_NOTIFY, "method", "recipient_on"), "notify", "method",
+                    "notices need a method or a [deliver] relay to send them through");
+        return;
+    }
+    if (cfg->web.listen.kind != NET_INET) {
+        config_fail(ld, either_line(ld, SEC_WEB, "listen", "listen"), "web", "listen",
+                    "expected inet:HOST:PORT");
+        return;
+    }
+    const char *url = cfg->web.url;
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+        strpbrk(url, " \t\"'<>\\?#") != NULL) {
+        config_fail(ld, either_line(ld, SEC_WEB, "url", "url"), "web", "url",
+                    "\"%s\" is not an http:// or https:// base URL", url);
+        return;
+    }
+    const char *bad_addr[] = {cfg->notify.from, cfg->notify.admin};
+    const char *bad_key[] = {"from", "admin"};
+    for (size_t i = 0; i < 2; i++) {
+        if (strpbrk(bad_addr[i], " \t<>()[],;:\\\"") != NULL) {
+            config_fail(ld, either_line(ld, SEC_NOTIFY, bad_key[i], bad_key[i]), "notify",
+                        bad_key[i], "\"%s\" is not a plain address", bad_addr[i]);
+            return;
+        }
+    }
     int k_user = config_key_index(SEC_POLICY, "spamd_user");
     int k_scan = config_key_index(SEC_POLICY, "spam_scan");
     for (size_t i = 0; i < cfg->n_policies; i++) {

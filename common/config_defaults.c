@@ -114,4 +114,18 @@ void config_defaults(struct config *cfg)
              "/var/spool/lmtpscan/quarantine");
 
     snprintf(cfg->report.dir, sizeof(cfg->report.dir), "/var/spool/lmtpscan/reports");
+
+    memset(&cfg->notify.method, 0, sizeof(cfg->notify.method));
+    snprintf(cfg->notify.from, sizeof(cfg->notify.from), "postmaster");
+    cfg->notify.admin[0] = '\0';
+    cfg->notify.admin_on = NOTIFY_ON_VIRUS | NOTIFY_ON_BANNED;
+    cfg->notify.recipient_on = 0;
+    snprintf(cfg->notify.queue_dir, sizeof(cfg->notify.queue_dir), "/var/spool/lmtpscan/notify");
+
+    if (net_address_parse("inet:127.0.0.1:10080", &cfg->web.listen, why, sizeof(why)) != 0)
+        memset(&cfg->web.listen, 0, sizeof(cfg->web.listen));
+    cfg->web.admin_password_hash[0] = '\0';
+    snprintf(cfg->web.url, sizeof(cfg->web.url), "http://127.0.0.1:10080");
+    snprintf(cfg->web.secret_file, sizeof(cfg->web.secret_file), "/etc/lmtpscan/web.key");
+    cfg->web.link_lifetime = 14 * DAY;
 }

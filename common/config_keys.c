@@ -168,6 +168,26 @@ static const struct key_def report_keys[] = {
     K_END,
 };
 
+static const struct key_def notify_keys[] = {
+    K_FN("method", config_parse_address_key, CFG_OFF(notify.method), KEY_EMPTY_OK),
+    K_STR("from", CFG_OFF(notify.from), CFG_SIZE(notify.from), STR_TEXT, 0),
+    K_STR("admin", CFG_OFF(notify.admin), CFG_SIZE(notify.admin), STR_TEXT, KEY_EMPTY_OK),
+    K_FN("admin_on", config_parse_verdicts_key, CFG_OFF(notify.admin_on), KEY_EMPTY_OK),
+    K_FN("recipient_on", config_parse_verdicts_key, CFG_OFF(notify.recipient_on), KEY_EMPTY_OK),
+    K_STR("queue_dir", CFG_OFF(notify.queue_dir), CFG_SIZE(notify.queue_dir), STR_PATH, 0),
+    K_END,
+};
+
+static const struct key_def web_keys[] = {
+    K_FN("listen", config_parse_address_key, CFG_OFF(web.listen), 0),
+    K_STR("admin_password_hash", CFG_OFF(web.admin_password_hash),
+          CFG_SIZE(web.admin_password_hash), STR_TEXT, KEY_EMPTY_OK),
+    K_STR("url", CFG_OFF(web.url), CFG_SIZE(web.url), STR_TEXT, 0),
+    K_STR("secret_file", CFG_OFF(web.secret_file), CFG_SIZE(web.secret_file), STR_PATH, 0),
+    K_TIME("link_lifetime", CFG_OFF(web.link_lifetime), 60, 365 * DAY),
+    K_END,
+};
+
 static const struct key_def policy_keys[] = {
     K_BOOL("virus_scan", POL_OFF(virus_scan)),
     K_BOOL("spam_scan", POL_OFF(spam_scan)),
@@ -197,20 +217,22 @@ static const struct key_def policy_keys[] = {
 
 #define FITS(table) (sizeof(table) / sizeof(table[0]) <= KEYS_MAX + 1)
 _Static_assert(FITS(server_keys) && FITS(clamav_keys) && FITS(spamd_keys) && FITS(rspamd_keys) &&
-                   FITS(scan_keys) && FITS(deliver_keys) && FITS(report_keys) && FITS(policy_keys),
+                   FITS(scan_keys) && FITS(deliver_keys) && FITS(report_keys) &&
+                   FITS(notify_keys) && FITS(web_keys) && FITS(policy_keys),
                "a section has more than KEYS_MAX keys");
 
 const struct key_def *const config_section_keys[SEC_COUNT] = {
     [SEC_SERVER] = server_keys, [SEC_CLAMAV] = clamav_keys, [SEC_SPAMD] = spamd_keys,
     [SEC_RSPAMD] = rspamd_keys, [SEC_SCAN] = scan_keys,     [SEC_DELIVER] = deliver_keys,
-    [SEC_REPORT] = report_keys, [SEC_POLICY] = policy_keys,
+    [SEC_REPORT] = report_keys, [SEC_NOTIFY] = notify_keys, [SEC_WEB] = web_keys,
+    [SEC_POLICY] = policy_keys,
 };
 
 const char *const config_section_names[SEC_COUNT] = {
-    [SEC_SERVER] = "server", [SEC_CLAMAV] = "clamav",
-    [SEC_SPAMD] = "spamd",   [SEC_RSPAMD] = "rspamd",
-    [SEC_SCAN] = "scan",     [SEC_DELIVER] = "deliver",
-    [SEC_REPORT] = "report", [SEC_RECIPIENTS] = "recipients",
+    [SEC_SERVER] = "server",         [SEC_CLAMAV] = "clamav", [SEC_SPAMD] = "spamd",
+    [SEC_RSPAMD] = "rspamd",         [SEC_SCAN] = "scan",     [SEC_DELIVER] = "deliver",
+    [SEC_REPORT] = "report",         [SEC_NOTIFY] = "notify", [SEC_WEB] = "web",
+    [SEC_RECIPIENTS] = "recipients",
 };
 
 int config_key_index(enum section_id sec, const char *key)

@@ -46,6 +46,8 @@ enum section_id {
     SEC_SCAN,
     SEC_DELIVER,
     SEC_REPORT,
+    SEC_NOTIFY,
+    SEC_WEB,
     SEC_POLICY,
     SEC_RECIPIENTS,
     SEC_COUNT,
@@ -175,6 +177,8 @@ int config_parse_banned_names_key(const struct key_def *kd, void *base, const ch
                                   char *why, size_t whylen);
 int config_parse_banned_types_key(const struct key_def *kd, void *base, const char *value,
                                   char *why, size_t whylen);
+int config_parse_verdicts_key(const struct key_def *kd, void *base, const char *value, char *why,
+                              size_t whylen);
 int config_parse_string_key(const struct key_def *kd, void *base, const char *value, char *why,
                             size_t whylen);
 

@@ -90,6 +90,11 @@ int config_parse_time(const char *text, unsigned *seconds)
             mult = 3600;
             n--;
             break;
+        case 'd':
+        case 'D':
+            mult = 86400;
+            n--;
+            break;
         default:
             break;
         }
@@ -224,7 +229,7 @@ int config_parse_time_key(const struct key_def *kd, void *base, const char *valu
 {
     unsigned v;
     if (config_parse_time(value, &v) != 0) {
-        snprintf(why, whylen, "\"%s\" is not a time (a number with optional s, m or h)", value);
+        snprintf(why, whylen, "\"%s\" is not a time (a number with optional s, m, h or d)", value);
         return -1;
     }
     if (check_range(kd, v, value, why, whylen) != 0)
@@ -625,4 +630,52 @@ bool config_valid_recipient_key(const char *k, char *why, size_t whylen)
         }
     }
     return true;
+}
+
+static const struct {
+    const char *word;
+    unsigned bit;
+} notify_words[] = {
+    {"clean", NOTIFY_ON_CLEAN},   {"spam", NOTIFY_ON_SPAM},
+    {"virus", NOTIFY_ON_VIRUS},   {"unchecked", NOTIFY_ON_UNCHECKED},
+    {"banned", NOTIFY_ON_BANNED}, {"encrypted", NOTIFY_ON_ENCRYPTED},
+};
+
+unsigned config_notify_bit(const char *verdict)
+{
+    for (size_t i = 0; i < sizeof(notify_words) / sizeof(notify_words[0]); i++)
+        if (strcasecmp(notify_words[i].word, verdict) == 0)
+            return notify_words[i].bit;
+    return 0;
+}
+
+bool config_notify_enabled(const struct config *cfg)
+{
+    return (cfg->notify.admin[0] != '\0' && cfg->notify.admin_on != 0) ||
+           cfg->notify.recipient_on != 0;
+}
+
+static int verdict_item(const char *text, void *arg, char *why, size_t whylen)
+{
+    unsigned *bits = arg;
+    unsigned bit = config_notify_bit(text);
+    if (bit == 0) {
+        snprintf(why, whylen,
+                 "\"%s\" is not a verdict (clean, spam, virus, unchecked, banned, encrypted)",
+                 text);
+        return -1;
+    }
+    *bits |= bit;
+    return 0;
+}
+
+int config_parse_verdicts_key(const struct key_def *kd, void *base, const char *value, char *why,
+                              size_t whylen)
+{
+    unsigned *bits = field(kd, base);
+    unsigned parsed = 0;
+    if (for_each_item(value, verdict_item, &parsed, why, whylen) != 0)
+        return -1;
+    *bits = parsed;
+    return 0;
 }

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "deliver/relay.h"
 #include "lmtpd/metrics_http.h"
+#include "lmtpd/notice_sender.h"
 #include "lmtpd/privileges.h"
 #include "lmtpd/runtime.h"
 #include "lmtpd/server.h"
@@ -115,7 +116,13 @@ int main(int argc, char **argv)
         runtime_shutdown(); /* frees the engine with the generation */
         return 1;
     }
+    if (notice_sender_start() < 0) {
+        metrics_http_stop();
+        runtime_shutdown(); /* frees the engine too */
+        return 1;
+    }
     int status = server_run(config_path);
+    notice_sender_stop();
     metrics_http_stop();
     relay_pool_close_all();
     /* The engine goes with the last generation: a session still scanning

@@ -28,7 +28,7 @@ int privileges_prepare_dirs(const struct config *cfg, char *err, size_t err_len)
         return -1;
     }
     const char *dirs[] = {cfg->server.spool_dir, cfg->deliver.quarantine_dir, cfg->report.dir,
-                          cfg->clamav.tmp_dir};
+                          cfg->clamav.tmp_dir, cfg->notify.queue_dir};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         if (dirs[i][0] == '\0')
             continue;

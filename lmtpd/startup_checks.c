@@ -127,6 +127,9 @@ int startup_checks(const struct config *cfg, bool dry_run, char *err, size_t err
     if (cfg->report.dir[0] != '\0' &&
         check_usable("[report] dir", cfg->report.dir, true, dry_run, err, err_len) < 0)
         return -1;
+    if (config_notify_enabled(cfg) &&
+        check_usable("[notify] queue_dir", cfg->notify.queue_dir, true, dry_run, err, err_len) < 0)
+        return -1;
     if (cfg->deliver.mode == DELIVER_MAILDIR) {
         char root[PATH_MAX];
         maildir_root(cfg->deliver.maildir, root, sizeof(root));

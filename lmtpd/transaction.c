@@ -13,7 +13,9 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "deliver/dispatch.h"
+#include "deliver/notice_queue.h"
 #include "deliver/report.h"
+#include "lmtpd/notice_sender.h"
 #include "scan/policy.h"
 #include "scan/scan.h"
 
@@ -117,6 +119,10 @@ static void deliver(const struct transaction *t, const struct message_header *mh
         .quarantine_reason = reason,
     };
     dispatch_run(&d);
+    /* Queued before the reply; a notice changes no outcome (failures to
+     * queue are logged there). */
+    if (notice_queue_message(t->cfg, env, mh, res, reason) > 0)
+        notice_sender_wake();
     for (size_t i = 0; i < env->n_rcpts; i++)
         strbuf_free(&blocks[i]);
     free(blocks);

@@ -2,7 +2,9 @@
 # install-deps.sh: installs the Debian 12 packages lmtpscan builds, runs
 # and is tested with (rspamd for the tests of the second spam engine,
 # mandoc checks the man pages, clang-format the C style, git lists the
-# files to check). Idempotent: apt-get update runs only when a package
+# files to check; chromium, chromium-driver and python3-selenium drive the
+# web page's tests in a real browser, whois brings mkpasswd for its
+# password hash). Idempotent: apt-get update runs only when a package
 # is missing. Run as root.
 set -eu
 
@@ -10,7 +12,8 @@ PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libclamav-dev clamav clamav-testfiles libinih-dev libxml2-dev libxml2-utils \
 libjson-c-dev libsasl2-dev sasl2-bin libsasl2-modules libsystemd-dev libssl-dev libcmocka-dev \
 spamassassin spamd spamc rspamd postfix swaks dovecot-lmtpd python3 npm valgrind systemd \
-mandoc clang-format git libmicrohttpd-dev prometheus zip p7zip-full"
+mandoc clang-format git libmicrohttpd-dev prometheus zip p7zip-full libcrypt-dev chromium \
+chromium-driver python3-selenium whois"
 
 installed() {
     # nodejs from another source brings its own npm (and then conflicts with

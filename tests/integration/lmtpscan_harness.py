@@ -6,7 +6,8 @@ quarantine and report dirs, scanners off unless a test turns them on),
 waiting until every listener answers, stopping it by PID (SIGTERM, then
 SIGKILL after a bound) and keeping its stderr for failure messages.
 
-Public: free_port(), Daemon, RawClient, DaemonTestCase (a unittest base
+Public: free_port(), Daemon, RawClient, SmtpSink (Postfix's smtp-sink as a
+relay or notice server), DaemonTestCase (a unittest base
 class with self.d = a running Daemon), lmtp_send(), crlf(), to_lf(),
 header_fields() / header_values() / header_value() / first_field() /
 matching() / spam_tests() (header checks that do not depend on where a field is folded),
@@ -699,6 +700,54 @@ class DaemonTestCase(unittest.TestCase):
                 break
             time.sleep(0.05)
         self.assertEqual(left, [], "spool not empty" + self._ctx())
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on a loopback port (a free one unless given),
+    writing each mail it receives to a file of its own in directory;
+    args are more smtp-sink options (e.g. ["-f", "RCPT"]: 5xx to RCPT).
+    It writes as nobody: directory is made world-writable and its parent
+    traversable. Stopped by PID."""
+
+    def __init__(self, directory, port=None, args=()):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        os.chmod(os.path.dirname(directory), 0o755)
+        os.chmod(directory, 0o777)
+        self.port = port or free_port()
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/smtp-sink", "-u", "nobody"] + list(args)
+            + ["-d", os.path.join(directory, "%Y%m%d%H%M%S."), "127.0.0.1:%d" % self.port, "10"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                smtplib.SMTP("127.0.0.1", self.port, timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
+    def mails(self, timeout=10.0, count=1):
+        """The mails received so far, waiting up to timeout for count."""
+        deadline = time.monotonic() + timeout
+        while True:
+            files = sorted(os.listdir(self.dir))
+            if len(files) >= count or time.monotonic() > deadline:
+                time.sleep(0.1)  # a file being written is complete by now
+                return [read_file(os.path.join(self.dir, f)) for f in sorted(os.listdir(self.dir))]
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def simple_message(subject="test", body="Hello.\n", extra_headers=""):

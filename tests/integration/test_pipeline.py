@@ -9,9 +9,7 @@ started here) or, with no relay, the message is deferred.
 import base64
 import os
 import shutil
-import signal
 import smtplib
-import subprocess
 import sys
 import tempfile
 import time
@@ -151,46 +149,7 @@ class SmtpEarlyTempfail(h.DaemonTestCase):
         self.assertReply(dr[1], "451 4.3.0 <strict@example.test> scan failed, try again later")
 
 
-class SmtpSink:
-    """Postfix's smtp-sink on a free loopback port, writing each mail it
-    receives to a file in its directory; stopped by PID."""
-
-    def __init__(self, directory):
-        self.dir = directory
-        os.makedirs(directory, exist_ok=True)
-        # it writes as nobody
-        os.chmod(os.path.dirname(directory), 0o755)
-        os.chmod(directory, 0o777)
-        self.port = h.free_port()
-        self.proc = subprocess.Popen(
-            ["/usr/sbin/smtp-sink", "-u", "nobody", "-d", os.path.join(directory, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % self.port, "10"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                smtplib.SMTP("127.0.0.1", self.port, timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def mails(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            files = sorted(os.listdir(self.dir))
-            if files or time.monotonic() > deadline:
-                return [h.read_file(os.path.join(self.dir, f)) for f in files]
-            time.sleep(0.05)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+SmtpSink = h.SmtpSink
 
 
 class VanishedMaildirCase(h.DaemonTestCase):

@@ -39,7 +39,10 @@ $p/share/doc/lmtpscan/README.md"
 fi
 if [ "$with_admin" = 1 ]; then
     expect="$expect
-$p/bin/lmtpscan"
+$p/bin/lmtpscan
+$p/lib/systemd/system/lmtpscan-digest.service
+$p/lib/systemd/system/lmtpscan-digest.timer
+$p/lib/systemd/system/lmtpscan-web.service"
 fi
 for f in $expect; do
     [ -f "$f" ] || fail "not installed: ${f#"$dest"}"
@@ -57,6 +60,11 @@ cmp -s "$src/conf/lmtpscan.conf" "$dest/etc/lmtpscan/lmtpscan.conf" ||
     fail "/etc/lmtpscan/lmtpscan.conf differs from conf/lmtpscan.conf"
 grep -qx "ExecStart=$prefix/sbin/lmtpscand -f -c /etc/lmtpscan/lmtpscan.conf" \
     "$p/lib/systemd/system/lmtpscand.service" || fail "unit does not start $prefix/sbin/lmtpscand"
+if [ "$with_admin" = 1 ]; then
+    grep -qx "ExecStart=$prefix/bin/lmtpscan -c /etc/lmtpscan/lmtpscan.conf digest" \
+        "$p/lib/systemd/system/lmtpscan-digest.service" ||
+        fail "digest unit does not start $prefix/bin/lmtpscan"
+fi
 # every file CMake says it installed went below DESTDIR
 while IFS= read -r f; do
     [ -e "$dest$f" ] || fail "installed outside DESTDIR: $f"

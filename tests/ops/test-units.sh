@@ -6,10 +6,13 @@
 #   BUILD_DIR/systemd, its ExecStart path swapped for the built LMTPSCAND,
 #   which must exist for verify) and lmtpscand.socket: exit 0 and not a
 #   single warning;
+# - lmtpscan-digest.service/.timer and lmtpscan-web.service verify clean
+#   too (when the admin tool is built), run as lmtpscan; the web service
+#   has every hardening line of the daemon's; the timer is daily;
 # - the service runs as lmtpscan, is Type=notify, has an empty capability
 #   bounding set, and stops later than the daemon's 30 s grace;
 # - sysusers.d and tmpfiles.d applied to an empty root directory create the
-#   user and the three 0750 directories owned by it (as root only: needs
+#   user and the four 0750 directories owned by it (as root only: needs
 #   chown; skipped otherwise).
 # Exits 77 (ctest skip) when systemd-analyze is missing.
 set -eu
@@ -42,6 +45,44 @@ out=$(systemd-analyze verify --man=no "$tmp/units/lmtpscand.service" \
     "$tmp/units/lmtpscand.socket" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warned: $out"
 echo "systemd-analyze verify: clean"
+
+# The digest service (its ExecStart swapped for the built lmtpscan) and
+# its daily timer: clean as well, hardened, run as lmtpscan.
+admin="$build/admin/lmtpscan"
+dunit="$build/systemd/lmtpscan-digest.service"
+[ -f "$dunit" ] || fail "$dunit not generated"
+dconf=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$dunit")
+[ -n "$dconf" ] || fail "no ExecStart in $dunit"
+if [ -x "$admin" ]; then
+    sed "s#$dconf#$admin#g" "$dunit" >"$tmp/units/lmtpscan-digest.service"
+    cp "$src/systemd/lmtpscan-digest.timer" "$tmp/units/"
+    out=$(systemd-analyze verify --man=no "$tmp/units/lmtpscan-digest.service" \
+        "$tmp/units/lmtpscan-digest.timer" 2>&1) || fail "verify digest units: $out"
+    [ -z "$out" ] || fail "systemd-analyze verify warned (digest): $out"
+    for l in "User=lmtpscan" "CapabilityBoundingSet=" "NoNewPrivileges=yes" \
+        "ProtectSystem=strict" "ExecStart=$admin -c /etc/lmtpscan/lmtpscan.conf digest"; do
+        grep -qx "$l" "$tmp/units/lmtpscan-digest.service" || fail "digest service lacks '$l'"
+    done
+    grep -qx "OnCalendar=daily" "$tmp/units/lmtpscan-digest.timer" || fail "timer not daily"
+    echo "digest service and timer: clean"
+    # the web page's service: hardened as the daemon's
+    wunit="$build/systemd/lmtpscan-web.service"
+    [ -f "$wunit" ] || fail "$wunit not generated"
+    sed "s#$dconf#$admin#g" "$wunit" >"$tmp/units/lmtpscan-web.service"
+    out=$(systemd-analyze verify --man=no "$tmp/units/lmtpscan-web.service" 2>&1) ||
+        fail "verify web unit: $out"
+    [ -z "$out" ] || fail "systemd-analyze verify warned (web): $out"
+    sed -n '/^NoNewPrivileges=/,/^MemoryDenyWriteExecute=/p' "$tmp/units/lmtpscand.service" |
+        grep -v '^#' | grep -v '^ReadWritePaths=' >"$tmp/hardening"
+    while IFS= read -r l; do
+        grep -qxF -- "$l" "$tmp/units/lmtpscan-web.service" || fail "web service lacks '$l'"
+    done <"$tmp/hardening"
+    [ -s "$tmp/hardening" ] || fail "no hardening lines found in lmtpscand.service"
+    for l in "User=lmtpscan" "ExecStart=$admin -c /etc/lmtpscan/lmtpscan.conf web"; do
+        grep -qx "$l" "$tmp/units/lmtpscan-web.service" || fail "web service lacks '$l'"
+    done
+    echo "web service: clean, hardened like the daemon"
+fi
 
 # A unit file with a typo must be caught by the same check.
 sed 's/^NoNewPrivileges=/NoNewPrivilege=/' "$tmp/units/lmtpscand.service" \
@@ -81,7 +122,8 @@ home=$(echo "$line" | cut -d: -f6)
 [ "$home" = /var/spool/lmtpscan ] || fail "home $home"
 systemd-tmpfiles --root="$root" --create "$src/systemd/tmpfiles.d/lmtpscan.conf" ||
     fail "systemd-tmpfiles"
-for d in /var/spool/lmtpscan /var/spool/lmtpscan/quarantine /var/spool/lmtpscan/reports; do
+for d in /var/spool/lmtpscan /var/spool/lmtpscan/quarantine /var/spool/lmtpscan/reports \
+    /var/spool/lmtpscan/notify; do
     st=$(stat -c '%a %u' "$root$d") || fail "$d not created"
     [ "$st" = "750 $uid" ] || fail "$d: mode/owner $st, want 750 $uid"
 done

@@ -546,7 +546,8 @@ static const struct bad_case bads[] = {
      "t.conf:2: [server] max_message_size: \"99999999999999999999G\" is not a size"},
     {"[server]\nmax_message_size = M\n", "t.conf:2: [server] max_message_size: \"M\" is not"},
     {"[server]\nmax_recipients = 0\n", "t.conf:2: [server] max_recipients: 0 is out of range"},
-    {"[server]\ntimeout = 5d\n", "t.conf:2: [server] timeout: \"5d\" is not a time"},
+    {"[server]\ntimeout = 5w\n", "t.conf:2: [server] timeout: \"5w\" is not a time"},
+    {"[server]\ntimeout = 2d\n", "t.conf:2: [server] timeout: 2d is out of range"},
     {"[server]\ntimeout = 0\n", "t.conf:2: [server] timeout: 0 is out of range"},
     {"[server]\ntimeout = 1h30m\n", "t.conf:2: [server] timeout: \"1h30m\" is not a time"},
     {"[server]\nscan_timeout = 4294967296\n", "t.conf:2: [server] scan_timeout: \"4294967296\""},
@@ -565,8 +566,7 @@ static const struct bad_case bads[] = {
     {"[server]\nlog = file\n",
      "t.conf:2: [server] log: \"file\" is not allowed (expected syslog | stderr)"},
     {"[server]\nsession_timeout = 0\n", "t.conf:2: [server] session_timeout: 0 is out of range"},
-    {"[server]\nsession_timeout = 2d\n",
-     "t.conf:2: [server] session_timeout: \"2d\" is not a time"},
+    {"[server]\nsession_timeout = 2d\n", "t.conf:2: [server] session_timeout: 2d is out of range"},
     {"[server]\nsession_timeout = 25h\n",
      "t.conf:2: [server] session_timeout: 25h is out of range"},
     {"[server]\nmax_errors = 0\n", "t.conf:2: [server] max_errors: 0 is out of range"},
@@ -817,7 +817,9 @@ static void test_value_parsers(void **state)
         {"71582789m", -1, 0},
         {"s", -1, 0},
         {"", -1, 0},
-        {"1d", -1, 0},
+        {"1d", 0, 86400},
+        {"14D", 0, 14 * 86400},
+        {"1w", -1, 0},
         {"-1", -1, 0},
         {"1 s", -1, 0},
     };
@@ -1282,6 +1284,85 @@ static void test_shipped_samples(void **state)
     config_free(cfg);
 }
 
+/* ---- [notify] ---- */
+
+static void test_notify(void **state)
+{
+    (void)state;
+    char err[ERR_MAX];
+    struct config *cfg = NULL;
+    /* defaults: admin_on = virus, banned; nothing configured */
+    assert_int_equal(config_load_string("", "t.conf", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg->notify.admin_on, NOTIFY_ON_VIRUS | NOTIFY_ON_BANNED);
+    assert_int_equal(cfg->notify.recipient_on, 0);
+    assert_string_equal(cfg->notify.from, "postmaster");
+    assert_string_equal(cfg->notify.queue_dir, "/var/spool/lmtpscan/notify");
+    assert_false(net_address_is_set(&cfg->notify.method));
+    assert_false(config_notify_enabled(cfg));
+    config_free(cfg);
+
+    assert_int_equal(config_load_string("[notify]\nadmin = root@example.com\n"
+                                        "recipient_on = Spam , virus\nadmin_on =\n"
+                                        "method = inet:127.0.0.1:2525\n",
+                                        "t.conf", &cfg, err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg->notify.recipient_on, NOTIFY_ON_SPAM | NOTIFY_ON_VIRUS);
+    assert_int_equal(cfg->notify.admin_on, 0);
+    assert_true(net_address_is_set(&cfg->notify.method));
+    assert_true(config_notify_enabled(cfg));
+    config_free(cfg);
+
+    static const struct bad_case notify_bads[] = {
+        {"[notify]\nadmin_on = virus, worm\n", "t.conf:2: [notify] admin_on: \"worm\" is not a"},
+        {"[notify]\nrecipient_on = spam,,virus\n", "t.conf:2: [notify] recipient_on: empty item"},
+        {"[notify]\nqueue_dir = relative\n", "t.conf:2: [notify] queue_dir: \"relative\""},
+        {"[notify]\nfrom = a b\n", "t.conf:2: [notify] from: \"a b\" is not a plain address"},
+        {"[notify]\nadmin = <x@y>\n", "t.conf:2: [notify] admin: \"<x@y>\" is not a plain"},
+        {"[deliver]\nmode = maildir\nrelay =\n[notify]\nrecipient_on = spam\n",
+         "t.conf:5: [notify] method: notices need a method or a [deliver] relay"},
+    };
+    for (size_t i = 0; i < sizeof(notify_bads) / sizeof(notify_bads[0]); i++) {
+        cfg = NULL;
+        if (config_load_string(notify_bads[i].text, "t.conf", &cfg, err, sizeof(err)) == 0)
+            fail_msg("case %zu loaded, want \"%s\"", i, notify_bads[i].expected);
+        if (strncmp(err, notify_bads[i].expected, strlen(notify_bads[i].expected)) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, notify_bads[i].expected);
+    }
+    /* [web]: the digest's links */
+    assert_int_equal(config_load_string("", "t.conf", &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg->web.url, "http://127.0.0.1:10080");
+    assert_string_equal(cfg->web.secret_file, "/etc/lmtpscan/web.key");
+    assert_int_equal(cfg->web.link_lifetime, 14 * 86400);
+    assert_int_equal(cfg->web.listen.kind, NET_INET);
+    assert_string_equal(cfg->web.listen.port, "10080");
+    assert_string_equal(cfg->web.admin_password_hash, "");
+    config_free(cfg);
+    assert_int_equal(
+        config_load_string("[web]\nurl = https://q.example.com/x\nlink_lifetime = 2d\n", "t.conf",
+                           &cfg, err, sizeof(err)),
+        0);
+    assert_int_equal(cfg->web.link_lifetime, 2 * 86400);
+    config_free(cfg);
+    static const struct bad_case web_bads[] = {
+        {"[web]\nlisten = unix:/run/x.sock\n", "t.conf:2: [web] listen: expected inet:HOST:PORT"},
+        {"[web]\nlisten =\n", "t.conf:2: [web] listen: "},
+        {"[web]\nurl = ftp://x\n", "t.conf:2: [web] url: \"ftp://x\" is not an http"},
+        {"[web]\nurl = http://x/?a=b\n", "t.conf:2: [web] url: \"http://x/?a=b\" is not"},
+        {"[web]\nurl = http://x/\"<\n", "t.conf:2: [web] url: "},
+        {"[web]\nlink_lifetime = 400d\n", "t.conf:2: [web] link_lifetime: 400d is out of range"},
+        {"[web]\nsecret_file = web.key\n", "t.conf:2: [web] secret_file: \"web.key\" is not"},
+    };
+    for (size_t i = 0; i < sizeof(web_bads) / sizeof(web_bads[0]); i++) {
+        cfg = NULL;
+        if (config_load_string(web_bads[i].text, "t.conf", &cfg, err, sizeof(err)) == 0)
+            fail_msg("web case %zu loaded, want \"%s\"", i, web_bads[i].expected);
+        if (strncmp(err, web_bads[i].expected, strlen(web_bads[i].expected)) != 0)
+            fail_msg("web case %zu: got \"%s\", want \"%s...\"", i, err, web_bads[i].expected);
+    }
+    assert_int_equal(config_notify_bit("ENCRYPTED"), NOTIFY_ON_ENCRYPTED);
+    assert_int_equal(config_notify_bit("nope"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,7 +1371,7 @@ int main(void)
         cmocka_unit_test(test_policies),        cmocka_unit_test(test_layout),
         cmocka_unit_test(test_spec_sample),     cmocka_unit_test(test_files),
         cmocka_unit_test(test_shipped_samples), cmocka_unit_test(test_leading_empty_lines),
-        cmocka_unit_test(test_default_policy),
+        cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
