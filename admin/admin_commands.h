@@ -34,7 +34,7 @@ int quarantine_release(const struct config *cfg, int argc, char **argv);
  * lines ("ADDR: REPLY") written to out; errors still go to stderr. */
 int quarantine_release_to(const struct config *cfg, int argc, char **argv, const char *by,
                           FILE *out);
-/* web: the quarantine web page (cmd_web.c). */
+/* web: the quarantine web page (web.c). */
 int cmd_web(const struct config *cfg, int argc, char **argv);
 
 /* s with every byte outside printable ASCII shown as '?', cut to fit

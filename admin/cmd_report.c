@@ -3,7 +3,6 @@
  * (report.dir/YYYY-MM-DD/MAIL_ID.xml) as stored. Exit 0; 2 for a bad or
  * unknown MAIL_ID or reports turned off; 1 when the file cannot be read.
  * `lmtpscan report replay ...` is cmd_replay.c's.
- * Also holds the argument helpers the admin subcommands share.
  */
 #include "admin/admin_commands.h"
 #include "common/mail_id.h"
@@ -14,27 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-const char *admin_printable(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    if (len == 0)
-        return "";
-    for (; *s != '\0' && o + 1 < len; s++)
-        buf[o++] = (*s >= 0x20 && *s < 0x7F) ? *s : '?';
-    buf[o] = '\0';
-    return buf;
-}
-
-int admin_check_mail_id(const char *id)
-{
-    if (mail_id_valid(id))
-        return 1;
-    char shown[64];
-    fprintf(stderr, "lmtpscan: \"%s\" is not a mail id (12 characters of a-z and 0-9)\n",
-            admin_printable(id, shown, sizeof(shown)));
-    return 0;
-}
 
 static int copy_to_stdout(const char *path)
 {

@@ -23,10 +23,10 @@
  * no-referrer and no-store.
  */
 #include "admin/admin_commands.h"
-#include "admin/web.h"
+#include "admin/web_html.h"
+#include "admin/web_pages.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "deliver/xml_text.h"
 
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -77,14 +77,6 @@ struct request {
     size_t body_len;
     bool too_big;
 };
-
-const char *web_form_get(const struct web_form *f, const char *name)
-{
-    for (size_t i = 0; f != NULL && i < f->n; i++)
-        if (strcmp(f->key[i], name) == 0)
-            return f->value[i];
-    return NULL;
-}
 
 static void random_token(char out[WEB_TOKEN_LEN + 1])
 {
@@ -155,91 +147,6 @@ static struct session *session_new(struct server *sv, time_t now)
     random_token(slot->csrf);
     slot->used = now;
     return slot;
-}
-
-/* ---- HTML helpers shared with web_pages.c ---- */
-
-void web_put_n(struct strbuf *sb, const char *s, size_t len)
-{
-    char *clean = xml_text_dup(s, len, WEB_PAGE_MAX, NULL);
-    for (const char *p = clean; *p; p++) {
-        switch (*p) {
-        case '&':
-            (void)strbuf_puts(sb, "&amp;");
-            break;
-        case '<':
-            (void)strbuf_puts(sb, "&lt;");
-            break;
-        case '>':
-            (void)strbuf_puts(sb, "&gt;");
-            break;
-        case '"':
-            (void)strbuf_puts(sb, "&quot;");
-            break;
-        case '\'':
-            (void)strbuf_puts(sb, "&#39;");
-            break;
-        default:
-            (void)strbuf_append(sb, p, 1);
-        }
-    }
-    free(clean);
-}
-
-void web_put_lines(struct strbuf *sb, const char *s, size_t len)
-{
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '\n')
-            continue;
-        size_t end = i;
-        if (end > start && s[end - 1] == '\r')
-            end--;
-        web_put_n(sb, s + start, end - start);
-        if (i < len)
-            (void)strbuf_puts(sb, "\n");
-        start = i + 1;
-    }
-}
-
-void web_put(struct strbuf *sb, const char *s)
-{
-    web_put_n(sb, s ? s : "", s ? strlen(s) : 0);
-}
-
-void web_page_start(struct strbuf *sb, const char *title, const struct web_request *rq)
-{
-    (void)strbuf_puts(sb, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                          "<meta name=\"viewport\" content=\"width=device-width, "
-                          "initial-scale=1\"><title>");
-    web_put(sb, title);
-    (void)strbuf_puts(sb, " - lmtpscan</title><link rel=\"stylesheet\" href=\"/style.css\">"
-                          "</head><body><header><span class=\"brand\">lmtpscan quarantine</span>");
-    if (rq->admin) {
-        (void)strbuf_puts(sb, "<a href=\"/list\">List</a><form method=\"post\" action=\"/logout\" "
-                              "class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"");
-        web_put(sb, rq->csrf);
-        (void)strbuf_puts(sb, "\"><button type=\"submit\">Log out</button></form>");
-    }
-    (void)strbuf_puts(sb, "</header><main><h1>");
-    web_put(sb, title);
-    (void)strbuf_puts(sb, "</h1>\n");
-}
-
-void web_page_end(struct strbuf *sb)
-{
-    (void)strbuf_puts(sb, "</main></body></html>\n");
-}
-
-void web_page_error(const struct web_request *rq, struct web_response *resp, int status,
-                    const char *title, const char *text)
-{
-    resp->status = status;
-    web_page_start(&resp->body, title, rq);
-    (void)strbuf_puts(&resp->body, "<p class=\"error\">");
-    web_put(&resp->body, text);
-    (void)strbuf_puts(&resp->body, "</p>");
-    web_page_end(&resp->body);
 }
 
 /* ---- login ---- */

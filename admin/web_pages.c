@@ -1,5 +1,5 @@
 /*
- * web_pages: the pages of `lmtpscan web` (see web.h): the quarantine list
+ * web_pages: the pages of `lmtpscan web` (see web_pages.h): the quarantine list
  * (newest first, WEB_PAGE_ROWS a page, filtered by recipient, sender or
  * From, Subject, verdict and day), one message (envelope, the report's
  * From/Subject/Date and per-recipient verdicts, the header section and a
@@ -7,13 +7,13 @@
  * rendered, nothing loaded from elsewhere), release to all or chosen
  * recipients and delete (the same code as `lmtpscan quarantine release`
  * and `delete`), and the page of a digest link (one message for one
- * recipient, released with a button; never a virus). The stylesheet.
+ * recipient, released with a button; never a virus).
  *
  * Bounds: WEB_LIST_MAX quarantined messages looked at, WEB_HEADER_MAX
  * header bytes and WEB_PREVIEW_MAX body bytes shown.
  */
 #include "admin/admin_commands.h"
-#include "admin/web.h"
+#include "admin/web_pages.h"
 #include "common/log.h"
 #include "common/mail_id.h"
 #include "common/xalloc.h"
@@ -36,26 +36,6 @@
 #define WEB_HEADER_MAX  (64 * 1024)
 #define WEB_PREVIEW_MAX (16 * 1024)
 #define RCPT_VERDICTS   64
-
-const char web_stylesheet[] =
-    "*{box-sizing:border-box}body{margin:0;font:16px/1.4 system-ui,sans-serif;color:#222;"
-    "background:#f6f6f4}header{background:#234;color:#fff;padding:.5em 1em;display:flex;"
-    "flex-wrap:wrap;gap:1em;align-items:center}header a{color:#fff}.brand{font-weight:bold;"
-    "flex:1}main{padding:1em;max-width:70em;margin:auto}h1{font-size:1.3em}h2{font-size:1.1em}"
-    "table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid "
-    "#ddd;padding:.4em;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
-    "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #ddd;"
-    "padding:.6em;max-height:30em;overflow:auto;font-size:.9em}"
-    "form.filters{display:flex;flex-wrap:wrap;gap:.5em;margin-bottom:1em}"
-    "form.filters label{display:flex;flex-direction:column;font-size:.85em}"
-    "input,select,button{font:inherit;padding:.3em .5em}button{cursor:pointer}"
-    ".inline{display:inline}.error{color:#a00;font-weight:bold}.ok{color:#070}"
-    ".verdict{font-weight:bold}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em "
-    "1em;background:#fff;padding:.6em}dt{font-weight:bold}dd{margin:0;overflow-wrap:anywhere}"
-    ".actions{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}.pager{margin:1em 0;display:flex;"
-    "gap:1em}.login{display:flex;flex-direction:column;gap:.6em;max-width:20em}"
-    "@media(max-width:40em){thead{display:none}tr{display:block;border-bottom:2px solid #ccc}"
-    "td{display:block;border:0;padding:.15em .4em}}\n";
 
 struct held {
     struct quarantine_env q;

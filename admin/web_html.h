@@ -1,11 +1,12 @@
 /*
- * web: what the two files of `lmtpscan web` share (SPEC section 14):
- * web.c owns the HTTP server (libmicrohttpd), sessions, login, CSRF
- * tokens and the routing; web_pages.c renders the pages and runs the
- * actions (list, message, release, delete, digest-link page).
+ * web_html: what both sides of `lmtpscan web` share: the request and
+ * response of a page, the form, the escaping HTML writers, the page frame
+ * and the stylesheet (web_html.c). web.c owns the HTTP server
+ * (libmicrohttpd), sessions, login, CSRF tokens and the routing;
+ * web_pages.c renders the pages and runs the actions. Pure, no state.
  */
-#ifndef LMTPSCAN_WEB_H
-#define LMTPSCAN_WEB_H
+#ifndef LMTPSCAN_WEB_HTML_H
+#define LMTPSCAN_WEB_HTML_H
 
 #include "common/config.h"
 #include "common/release_token.h"
@@ -61,13 +62,6 @@ void web_put_lines(struct strbuf *sb, const char *s, size_t len);
 void web_page_start(struct strbuf *sb, const char *title, const struct web_request *rq);
 void web_page_end(struct strbuf *sb);
 
-/* The pages (web_pages.c); each fills resp. */
-void web_page_list(const struct web_request *rq, struct web_response *resp);
-void web_page_message(const struct web_request *rq, struct web_response *resp);
-void web_action_release(const struct web_request *rq, struct web_response *resp);
-void web_action_delete(const struct web_request *rq, struct web_response *resp);
-void web_page_token(const struct web_request *rq, struct web_response *resp);
-void web_action_token_release(const struct web_request *rq, struct web_response *resp);
 /* A short page with a message (escaped). */
 void web_page_error(const struct web_request *rq, struct web_response *resp, int status,
                     const char *title, const char *text);
