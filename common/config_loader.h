@@ -7,7 +7,9 @@
  *   config.c          load/free/find, the host name default
  *   config_loader.c   the error recorder, the policy slots
  *   config_values.c   text -> value: numbers, sizes, times, booleans,
- *                     scores, enum words, addresses, lists, strings
+ *                     scores, enum words, addresses, strings
+ *   config_lists.c    comma-separated lists: listeners, networks,
+ *                     banned names and types, verdict words
  *   config_keys.c     the key table of each section, section names
  *   config_defaults.c the defaults (the SPEC's), incl. the default policy
  *   config_reader.c   the line reader fed to libinih and its handler
@@ -200,5 +202,14 @@ void config_read(struct loader *ld);
 void config_check_recipients(struct loader *ld);
 /* The checks across keys of config.h, first failure only. */
 void config_check_cross_keys(struct loader *ld);
+
+/* The field a key stores into, in the struct at base. */
+static inline void *config_field(const struct key_def *kd, void *base)
+{
+    return (char *)base + kd->offset;
+}
+
+/* "inet:HOST:PORT" or "unix:PATH" (port 0 refused). */
+int config_parse_address(const char *text, struct net_address *out, char *why, size_t whylen);
 
 #endif
