@@ -259,3 +259,35 @@ enum fd_stream_status fd_stream_write_all(struct fd_stream *s, const void *data,
     }
     return send_bytes(s, data, len, &done, deadline);
 }
+
+enum fd_stream_status fd_stream_send_spool(struct fd_stream *s, const struct spool *msg,
+                                           struct timespec deadline)
+{
+    enum { PIECE = 64 * 1024 };
+    uint64_t size = spool_size(msg), off = 0;
+    enum fd_stream_status st = FDS_OK;
+    char *buf = xmalloc(PIECE);
+    while (off < size && st == FDS_OK) {
+        size_t want = size - off > PIECE ? PIECE : (size_t)(size - off);
+        ssize_t n = spool_pread(msg, buf, want, off);
+        if (n <= 0) {
+            s->err_op = "spool";
+            s->err_no = n == 0 ? EIO : errno;
+            st = FDS_ERROR;
+            break;
+        }
+        st = fd_stream_write_all(s, buf, (size_t)n, deadline);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    return st;
+}
+
+const char *fd_stream_error(const struct fd_stream *s, enum fd_stream_status st)
+{
+    if (st == FDS_TIMEOUT)
+        return "timeout";
+    if (st == FDS_ERROR)
+        return strerror(s->err_no);
+    return "connection closed";
+}

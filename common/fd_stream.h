@@ -19,7 +19,8 @@
  * Public: fd_stream_init(), fd_stream_free(), fd_stream_has_input(),
  * fd_stream_peek(), fd_stream_consume(), fd_stream_read_line(),
  * fd_stream_skip_line(), fd_stream_read(), fd_stream_queue(),
- * fd_stream_flush(), fd_stream_write_all().
+ * fd_stream_flush(), fd_stream_write_all(), fd_stream_send_spool(),
+ * fd_stream_error().
  *
  * Failure modes: FDS_TIMEOUT (deadline or idle limit), FDS_EOF (the peer
  * closed its end), FDS_ERROR (a poll, recv or send error: err_op and
@@ -34,6 +35,7 @@
 #ifndef LMTPSCAN_FD_STREAM_H
 #define LMTPSCAN_FD_STREAM_H
 
+#include "common/spool.h"
 #include "common/strbuf.h"
 
 #include <stdbool.h>
@@ -103,5 +105,16 @@ enum fd_stream_status fd_stream_flush(struct fd_stream *s, struct timespec deadl
 /* Writes out what is queued, then all of data, without copying it. */
 enum fd_stream_status fd_stream_write_all(struct fd_stream *s, const void *data, size_t len,
                                           struct timespec deadline);
+
+/* What went wrong, for a message: "timeout", the socket (or spool)
+ * error's text, or "connection closed". */
+const char *fd_stream_error(const struct fd_stream *s, enum fd_stream_status st);
+
+/* Writes the whole spooled message (in 64 KiB pieces read from the
+ * spool, never whole in memory) before deadline. FDS_OK; FDS_ERROR with
+ * err_op "spool" when the spool cannot be read (err_no says why); or the
+ * write's status. */
+enum fd_stream_status fd_stream_send_spool(struct fd_stream *s, const struct spool *msg,
+                                           struct timespec deadline);
 
 #endif

@@ -22,15 +22,6 @@
 
 #define CHUNK (64 * 1024)
 
-static const char *io_error(const struct fd_stream *io, enum fd_stream_status st)
-{
-    if (st == FDS_TIMEOUT)
-        return "timeout";
-    if (st == FDS_ERROR)
-        return strerror(io->err_no);
-    return "connection closed";
-}
-
 static void fail(struct spamd_result *out, const char *fmt, const char *detail)
 {
     out->status = SPAMD_ERROR;
@@ -117,9 +108,6 @@ static int send_request(struct fd_stream *io, const struct rspamd_request *req, 
     struct strbuf head;
     enum fd_stream_status st;
     char why[128];
-    char *buf;
-    uint64_t off = 0;
-    int rc = -1;
 
     strbuf_init(&head, RSPAMD_HEAD_MAX);
     if (rspamd_request_head(req, size, &head, why, sizeof(why)) < 0) {
@@ -130,28 +118,19 @@ static int send_request(struct fd_stream *io, const struct rspamd_request *req, 
     st = fd_stream_write_all(io, head.data, head.len, deadline);
     strbuf_free(&head);
     if (st != FDS_OK) {
-        fail(out, "rspamd write: %s", io_error(io, st));
+        fail(out, "rspamd write: %s", fd_stream_error(io, st));
         return -1;
     }
-    buf = xmalloc(CHUNK);
-    while (off < size) {
-        size_t want = size - off > CHUNK ? CHUNK : (size_t)(size - off);
-        ssize_t n = spool_pread(req->msg, buf, want, off);
-        if (n <= 0) {
-            fail(out, "reading the spool: %s", n == 0 ? "short file" : strerror(errno));
-            goto out;
-        }
-        st = fd_stream_write_all(io, buf, (size_t)n, deadline);
-        if (st != FDS_OK) {
-            fail(out, "rspamd write: %s", io_error(io, st));
-            goto out;
-        }
-        off += (uint64_t)n;
+    st = fd_stream_send_spool(io, req->msg, deadline);
+    if (st == FDS_ERROR && strcmp(io->err_op, "spool") == 0) {
+        fail(out, "reading the spool: %s", strerror(io->err_no));
+        return -1;
     }
-    rc = 0;
-out:
-    free(buf);
-    return rc;
+    if (st != FDS_OK) {
+        fail(out, "rspamd write: %s", fd_stream_error(io, st));
+        return -1;
+    }
+    return 0;
 }
 
 /* Reads until the reply is whole (Content-Length) or the peer closes,
@@ -166,7 +145,7 @@ static int read_reply(struct fd_stream *io, struct strbuf *reply, struct timespe
         if (st == FDS_EOF)
             return 0;
         if (st != FDS_OK) {
-            fail(out, "rspamd read: %s", io_error(io, st));
+            fail(out, "rspamd read: %s", fd_stream_error(io, st));
             return -1;
         }
         if (strbuf_append(reply, data, len) < 0) {

@@ -47,16 +47,6 @@ void spamd_limit_release(struct spamd_limit *l)
     gate_release(&l->gate, 1);
 }
 
-/* "timeout" or the socket error of a failed stream operation. */
-static const char *io_error(const struct fd_stream *io, enum fd_stream_status st)
-{
-    if (st == FDS_TIMEOUT)
-        return "timeout";
-    if (st == FDS_ERROR)
-        return strerror(io->err_no);
-    return "connection closed";
-}
-
 static bool user_is_safe(const char *user)
 {
     for (const unsigned char *p = (const unsigned char *)user; *p != '\0'; p++)
@@ -77,9 +67,6 @@ static int send_request(struct fd_stream *io, const struct spamd_request *req, u
 {
     struct strbuf head;
     enum fd_stream_status st;
-    char *buf;
-    uint64_t off = 0;
-    int rc = -1;
 
     strbuf_init(&head, 1024);
     if (strbuf_printf(&head, "REPORT SPAMC/1.5\r\nContent-length: %llu\r\n",
@@ -93,33 +80,24 @@ static int send_request(struct fd_stream *io, const struct spamd_request *req, u
     st = fd_stream_write_all(io, head.data, head.len, deadline);
     strbuf_free(&head);
     if (st != FDS_OK) {
-        fail(out, "spamd write: %s", io_error(io, st));
+        fail(out, "spamd write: %s", fd_stream_error(io, st));
         return -1;
     }
 
-    buf = xmalloc(CHUNK);
-    while (off < size) {
-        size_t want = size - off > CHUNK ? CHUNK : (size_t)(size - off);
-        ssize_t n = spool_pread(req->msg, buf, want, off);
-        if (n <= 0) {
-            fail(out, "reading the spool: %s", n == 0 ? "short file" : strerror(errno));
-            goto out;
-        }
-        st = fd_stream_write_all(io, buf, (size_t)n, deadline);
-        if (st != FDS_OK) {
-            fail(out, "spamd write: %s", io_error(io, st));
-            goto out;
-        }
-        off += (uint64_t)n;
+    st = fd_stream_send_spool(io, req->msg, deadline);
+    if (st == FDS_ERROR && strcmp(io->err_op, "spool") == 0) {
+        fail(out, "reading the spool: %s", strerror(io->err_no));
+        return -1;
+    }
+    if (st != FDS_OK) {
+        fail(out, "spamd write: %s", fd_stream_error(io, st));
+        return -1;
     }
     if (shutdown(io->fd, SHUT_WR) < 0) {
         fail(out, "spamd shutdown: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    free(buf);
-    return rc;
+    return 0;
 }
 
 /* Reads until EOF into reply (at most SPAMD_REPLY_MAX); -1 with error. */
@@ -133,7 +111,7 @@ static int read_reply(struct fd_stream *io, struct strbuf *reply, struct timespe
         if (st == FDS_EOF)
             return 0;
         if (st != FDS_OK) {
-            fail(out, "spamd read: %s", io_error(io, st));
+            fail(out, "spamd read: %s", fd_stream_error(io, st));
             return -1;
         }
         if (strbuf_append(reply, data, len) < 0) {
