@@ -225,27 +225,15 @@ int dsn_send_failures(const struct config *cfg, const struct envelope *env, cons
     struct relay_rcpt to = {.address = env->mail_from};
     char log_id[64];
     snprintf(log_id, sizeof(log_id), "mail_id=%s dsn", env->mail_id);
-    struct relay_job job = {
-        .log_id = log_id,
-        .mail_from = "",
-        .size = sb.len + (full ? spool_size(msg) : 0),
-        .eight_bit = eight_bit,
-        .smtputf8 = utf8,
-        .ret = DSN_RET_UNSPECIFIED,
-        .envid = "",
-        .xforward = NULL,
-        .rcpts = &to,
-        .n_rcpts = 1,
-        .write_body = write_dsn,
-        .body_arg = &body,
-    };
-    relay_send(cfg, &job);
+    char error[256];
+    relay_send_from_null(cfg, log_id, &to, sb.len + (full ? spool_size(msg) : 0), eight_bit, utf8,
+                         write_dsn, &body, error, sizeof(error));
     strbuf_free(&sb);
-    char sender[LOG_VALUE_SIZE(ADDRESS_MAX)], why[LOG_VALUE_SIZE(sizeof(job.error))];
+    char sender[LOG_VALUE_SIZE(ADDRESS_MAX)], why[LOG_VALUE_SIZE(sizeof(error))];
     log_value(env->mail_from, sender, sizeof(sender));
     if (to.status != RELAY_ACCEPTED) {
         log_error("mail_id=%s DSN to <%s> not sent: %s", env->mail_id, sender,
-                  log_quoted(to.status == RELAY_REFUSED ? to.text : job.error, why, sizeof(why)));
+                  log_quoted(to.status == RELAY_REFUSED ? to.text : error, why, sizeof(why)));
         return -1;
     }
     log_info("mail_id=%s DSN to <%s> for %zu recipient(s) sent: %d %s", env->mail_id, sender,

@@ -7,6 +7,7 @@
 #include "common/fd_io.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/text.h"
 #include "common/xalloc.h"
 #include "deliver/durable_file.h"
 #include "deliver/notice.h"
@@ -248,30 +249,20 @@ void notice_send(const struct config *cfg, const char *log_id, const char *rcpt,
 {
     struct config *send_cfg = xmalloc(sizeof(*send_cfg));
     *send_cfg = *cfg;
-    if (net_address_is_set(&cfg->notify.method))
+    if (net_address_is_set(&cfg->notify.method)) {
+        /* another server: the relay's SMTP AUTH credentials are not for it */
         send_cfg->deliver.relay = cfg->notify.method;
+        send_cfg->deliver.relay_sasl_username[0] = '\0';
+        send_cfg->deliver.relay_sasl_password[0] = '\0';
+    }
     struct entry_body eb = {.data = msg, .len = len};
-    bool eight_bit = false, utf8 = false;
-    for (size_t i = 0; i < len; i++)
-        eight_bit |= (unsigned char)msg[i] >= 0x80;
-    for (const char *a = rcpt; *a; a++)
-        utf8 |= (unsigned char)*a >= 0x80;
     struct relay_rcpt to = {.address = rcpt};
-    struct relay_job job = {
-        .log_id = log_id,
-        .mail_from = "",
-        .size = len,
-        .eight_bit = eight_bit || utf8,
-        .smtputf8 = utf8,
-        .ret = DSN_RET_UNSPECIFIED,
-        .envid = "",
-        .xforward = NULL,
-        .rcpts = &to,
-        .n_rcpts = 1,
-        .write_body = write_entry_body,
-        .body_arg = &eb,
-    };
-    relay_send(send_cfg, &job);
+    char error[256];
+    relay_send_from_null(send_cfg, log_id, &to, len, text_has_8bit(msg, len),
+                         text_has_8bit(rcpt, strlen(rcpt)), write_entry_body, &eb, error,
+                         sizeof(error));
+    explicit_bzero(send_cfg->deliver.relay_sasl_password,
+                   sizeof(send_cfg->deliver.relay_sasl_password));
     free(send_cfg);
     if (to.status == RELAY_ACCEPTED) {
         st->result = NOTICE_SENT;
@@ -281,7 +272,7 @@ void notice_send(const struct config *cfg, const char *log_id, const char *rcpt,
         snprintf(st->text, sizeof(st->text), "%d %s", to.code, to.text);
     } else {
         st->result = NOTICE_UNREACHABLE;
-        snprintf(st->text, sizeof(st->text), "%s", job.error);
+        snprintf(st->text, sizeof(st->text), "%s", error);
     }
 }
 

@@ -528,3 +528,27 @@ void relay_deliver(const struct config *cfg, struct envelope *env, const size_t 
     }
     free(rr);
 }
+
+void relay_send_from_null(const struct config *cfg, const char *log_id, struct relay_rcpt *to,
+                          uint64_t size, bool eight_bit, bool smtputf8,
+                          int (*write_body)(void *arg, copy_sink_fn sink, void *sink_arg),
+                          void *body_arg, char *error, size_t error_len)
+{
+    struct relay_job job = {
+        .log_id = log_id,
+        .mail_from = "",
+        .size = size,
+        .eight_bit = eight_bit || smtputf8,
+        .smtputf8 = smtputf8,
+        .ret = DSN_RET_UNSPECIFIED,
+        .envid = "",
+        .xforward = NULL,
+        .rcpts = to,
+        .n_rcpts = 1,
+        .write_body = write_body,
+        .body_arg = body_arg,
+    };
+    relay_send(cfg, &job);
+    if (error != NULL && error_len > 0)
+        snprintf(error, error_len, "%s", job.error);
+}

@@ -10,8 +10,8 @@
  * (RSET probe before reuse, at most RELAY_POOL_IDLE seconds idle, dropped
  * after any error).
  *
- * Public: relay_deliver() (the pipeline), relay_send() (any message, e.g.
- * a DSN), relay_spool_is_8bit(), relay_pool_close_all().
+ * Public: relay_deliver() (the pipeline), relay_send() (any message),
+ * relay_send_from_null() (a DSN, a notice), relay_spool_is_8bit(), relay_pool_close_all().
  *
  * Failure modes, per recipient: the relay's 4xx/5xx at MAIL, RCPT, DATA or
  * end of data is passed through (code and enhanced status); an
@@ -79,6 +79,15 @@ struct relay_job {
 /* Runs one transaction; every recipient ends ACCEPTED, REFUSED or
  * UNAVAILABLE. Never fails as a whole. */
 void relay_send(const struct config *cfg, struct relay_job *job);
+
+/* One message from the null sender (a DSN, a notice) to to->address, in
+ * its own transaction through cfg's relay: no XFORWARD, no DSN
+ * parameters. *to gets the result; error (error_len bytes) why it could
+ * not be sent when to->status is RELAY_UNAVAILABLE. */
+void relay_send_from_null(const struct config *cfg, const char *log_id, struct relay_rcpt *to,
+                          uint64_t size, bool eight_bit, bool smtputf8,
+                          int (*write_body)(void *arg, copy_sink_fn sink, void *sink_arg),
+                          void *body_arg, char *error, size_t error_len);
 
 /* True when the message holds a byte >= 0x80 (read once from the spool;
  * a read error counts as 8-bit). */
