@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#define N_VERDICTS (VERDICT_UNCHECKED + 1)
+#define N_VERDICTS VERDICT_COUNT
 #define N_ACTIONS  (ACTION_TEMPFAIL + 1)
 #define N_STAGES   8
 #define N_BUCKETS  600 /* 1.05^600 us: far beyond any timeout */

@@ -3,6 +3,8 @@
  */
 #include "admin/report_reader.h"
 
+#include "common/clamav_types.h"
+#include "common/file_inventory.h"
 #include "common/xalloc.h"
 
 #include <dirent.h>
@@ -59,7 +61,7 @@ static time_t parse_utc(const char *s)
 
 static bool parse_verdict(const char *s, enum verdict *out)
 {
-    for (int v = VERDICT_CLEAN; v <= VERDICT_UNCHECKED; v++)
+    for (int v = VERDICT_CLEAN; v < VERDICT_COUNT; v++)
         if (strcmp(s, verdict_name((enum verdict)v)) == 0) {
             *out = (enum verdict)v;
             return true;
@@ -96,6 +98,26 @@ static void read_clamav(xmlTextReaderPtr rd, struct scan_result *res)
                  : strcmp(result, "unchecked") == 0 ? CLAMAV_LIMITS
                                                     : CLAMAV_ERROR;
     cr->engine_loading = cr->status == CLAMAV_ERROR && strcmp(cr->reason, "engine loading") == 0;
+    file_inventory_init(&cr->inventory, 0);
+}
+
+/* A <file> of the ClamAV scan (a banned or encrypted one) back into the
+ * inventory, so the decision sees what it saw then. */
+static void read_file(xmlTextReaderPtr rd, struct clamav_result *cr)
+{
+    char path[INVENTORY_PATH_MAX], type[64], encrypted[8];
+    if (!attr(rd, "path", path, sizeof(path)))
+        return;
+    int t = attr(rd, "type", type, sizeof(type)) ? clamav_type_index(type) : CLAMAV_TYPE_UNKNOWN;
+    (void)attr(rd, "encrypted", encrypted, sizeof(encrypted));
+    const char *slash = strrchr(path, '/');
+    size_t prefix_len = slash != NULL ? (size_t)(slash - path) : 0;
+    const char *name = slash != NULL ? slash + 1 : path;
+    unsigned level = 1;
+    for (const char *p = path; *p; p++)
+        level += *p == '/';
+    (void)file_inventory_add(&cr->inventory, path, prefix_len, name, strlen(name), t,
+                             strcmp(encrypted, "true") == 0 ? FILE_ENCRYPTED : 0, level);
 }
 
 static int read_spamd(xmlTextReaderPtr rd, struct parse_state *ps)
@@ -108,6 +130,9 @@ static int read_spamd(xmlTextReaderPtr rd, struct parse_state *ps)
     memset(sr, 0, sizeof(*sr));
     char result[32], num[64];
     (void)attr(rd, "user", sr->user, sizeof(sr->user));
+    (void)attr(rd, "engine", result, sizeof(result));
+    sr->engine = strcmp(result, "rspamd") == 0 ? SPAM_ENGINE_RSPAMD : SPAM_ENGINE_SPAMD;
+    (void)attr(rd, "action", sr->action, sizeof(sr->action));
     (void)attr(rd, "result", result, sizeof(result));
     (void)attr(rd, "reason", sr->error, sizeof(sr->error));
     sr->status = strcmp(result, "ham") == 0       ? SPAMD_HAM
@@ -196,6 +221,10 @@ static int read_element(xmlTextReaderPtr rd, struct parse_state *ps, int depth)
     }
     if (depth == 1 && name_is(name, "recipient"))
         return read_recipient(rd, ps);
+    if (depth == 2 && ps->scan == IN_CLAMAV && name_is(name, "file")) {
+        read_file(rd, &r->res.clamav);
+        return 0;
+    }
     if (depth == 2 && ps->scan == IN_CLAMAV && name_is(name, "virus")) {
         xmlChar *text = xmlTextReaderReadString(rd);
         struct clamav_result *cr = &r->res.clamav;

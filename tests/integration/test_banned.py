@@ -16,6 +16,7 @@ X-Lmtpscan-Encrypted and reject refuses, and the inventory bound
 
 import base64
 import glob
+import json
 import os
 import re
 import shutil
@@ -201,6 +202,33 @@ class BannedTest(h.DaemonTestCase):
         # one <file> per file, with the rule of the first recipient's policy that bans it
         self.assertIn('<file path="pdfexe.zip/docs/invoice.pdf.exe" type="CL_TYPE_MSEXE" '
                       'rule="*.exe" encrypted="false"/>', self.report_of("pdfexe"))
+
+    def test_replay_decides_banned_files_again(self):
+        """`lmtpscan report replay` rebuilds the banned files from the
+        report: the same configuration changes nothing, a policy that no
+        longer bans the type moves exactly that recipient."""
+        msg = mime(attach("pdfexe.zip", data("pdfexe.zip")), subject="replayed")
+        replies = self.send(msg, [STRICT, TYPES, LENIENT])
+        self.assertReplyRe(replies[0], self.banned_re(STRICT, "pdfexe.zip/docs/invoice.pdf.exe"))
+        tool = os.path.join(h.BUILD_DIR, "admin", "lmtpscan")
+
+        def replay(*args):
+            r = subprocess.run([tool, "-c", self.d.conf_path, "report", "replay", "--json"]
+                               + list(args), timeout=120,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            return json.loads(r.stdout.decode())
+
+        same = replay()
+        self.assertEqual((same["recipients"], same["changed"]), (3, 0), same)
+        new_conf = os.path.join(self.d.tmp, "new.conf")
+        with open(self.d.conf_path) as f:
+            text = f.read()
+        with open(new_conf, "w") as f:
+            f.write(text.replace("types@example.test = types", "types@example.test = lenient"))
+        moved = replay("-c", new_conf)
+        self.assertEqual([c["rcpt"] for c in moved["changed_recipients"]], [TYPES], moved)
+        self.assertEqual(moved["changes"], [{"from": "quarantine", "to": "deliver", "count": 1}])
 
     def test_tar_gz_and_7z(self):
         msg = mime(attach("t.tar.gz", data("t.tar.gz")), subject="targz")
