@@ -7,6 +7,7 @@
 #include "common/fd_io.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/file_inventory.h"
 #include "common/text.h"
 #include "common/xalloc.h"
 #include "deliver/durable_file.h"
@@ -25,16 +26,8 @@
 /* Stored and refused for good (not a 4xx that may pass later). */
 static bool blocked(const struct recipient *r)
 {
-    switch (r->outcome.kind) {
-    case OUTCOME_QUARANTINED:
-    case OUTCOME_DISCARDED:
-    case OUTCOME_REJECTED_VIRUS:
-    case OUTCOME_REJECTED_SPAM:
-    case OUTCOME_REJECTED_UNCHECKED:
-        return true;
-    default:
-        return false;
-    }
+    return r->outcome.kind == OUTCOME_QUARANTINED || r->outcome.kind == OUTCOME_DISCARDED ||
+           outcome_is_policy(&r->outcome);
 }
 
 static void rcpt_reason(const struct envelope *env, size_t i, const struct scan_result *res,
@@ -49,6 +42,10 @@ static void rcpt_reason(const struct envelope *env, size_t i, const struct scan_
                  res->spamd[k].required);
     else if (r->verdict == VERDICT_UNCHECKED && res->clamav.reason[0] != '\0')
         snprintf(out, out_len, "unchecked: %s", res->clamav.reason);
+    else if ((r->verdict == VERDICT_BANNED || r->verdict == VERDICT_ENCRYPTED) &&
+             r->has_content_file && r->content_file < res->clamav.inventory.n)
+        snprintf(out, out_len, "%s %s", verdict_name(r->verdict),
+                 file_inventory_path(&res->clamav.inventory, r->content_file));
     else
         snprintf(out, out_len, "%s", fallback ? fallback : verdict_name(r->verdict));
 }

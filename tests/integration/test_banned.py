@@ -134,7 +134,7 @@ ENC = "enc@example.test"
 MAIL_ID = h.MAIL_ID_RE
 
 
-class BannedTest(h.DaemonTestCase):
+class BannedBase(h.DaemonTestCase):
     extra = POLICIES
 
     def daemon_args(self):
@@ -167,6 +167,9 @@ class BannedTest(h.DaemonTestCase):
                 return text
         self.fail("no report for subject %r%s" % (subject, self._ctx()))
 
+
+
+class BannedTest(BannedBase):
     def test_zip_in_zip_elf_banned_for_one_delivered_for_other(self):
         msg = mime(attach("nested.zip", data("nested.zip")), subject="nested")
         replies = self.send(msg, [STRICT, LENIENT])
@@ -335,6 +338,36 @@ class BannedTest(h.DaemonTestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
         self.assertNotIn("banned", r.stdout.decode())
+
+
+class BannedNoticeTest(BannedBase):
+    """A banned attachment rejected for one recipient: the admin notice
+    names the banned file's path (SPEC section 13)."""
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        top = tempfile.mkdtemp(prefix="lmtpscan-banned-notify-")
+        self.addCleanup(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)
+        queue = os.path.join(top, "queue")
+        os.makedirs(queue)
+        self.sink = h.SmtpSink(os.path.join(top, "sink"))
+        self.addCleanup(self.sink.stop)
+        args["overrides"]["notify"] = {
+            "method": "inet:127.0.0.1:%d" % self.sink.port,
+            "admin": "admin@example.test",
+            "admin_on": "banned",
+            "queue_dir": queue,
+        }
+        return args
+
+    def test_admin_notice_names_the_path(self):
+        msg = mime(attach("pdfexe.zip", data("pdfexe.zip")), subject="noticed")
+        replies = self.send(msg, [STRICT])
+        self.assertReplyRe(replies[0], self.banned_re(STRICT, "pdfexe.zip/docs/invoice.pdf.exe"))
+        mails = self.sink.mails(timeout=30)
+        self.assertEqual(len(mails), 1, self._ctx())
+        self.assertIn(b"banned pdfexe.zip/docs/invoice.pdf.exe", mails[0])
 
 
 class InventoryBoundTest(h.DaemonTestCase):
