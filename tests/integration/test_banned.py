@@ -168,7 +168,6 @@ class BannedBase(h.DaemonTestCase):
         self.fail("no report for subject %r%s" % (subject, self._ctx()))
 
 
-
 class BannedTest(BannedBase):
     def test_zip_in_zip_elf_banned_for_one_delivered_for_other(self):
         msg = mime(attach("nested.zip", data("nested.zip")), subject="nested")
