@@ -584,6 +584,7 @@ def main(argv):
                 systems.append(System("sink", lsink.port, trees={"sink": lsink}))
             if args.null:
                 # the same file system as the lmtpscand Maildirs
+                os.makedirs(os.path.join(work, "null"), exist_ok=True)
                 systems.append(System("null", proto="null",
                                       maildir=os.path.join(work, "null", "Maildir")))
             counts = counts_for_duration(systems, corpus, P["point_s"], P["n_corpus"],
