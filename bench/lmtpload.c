@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -307,6 +308,27 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Whether the HTTP reply in buf[0..len) is whole: its head ended and
+ * Content-Length bytes of body after it (without Content-Length: when the
+ * peer closes). */
+static int reply_complete(char *buf, size_t len)
+{
+    buf[len] = '\0';
+    char *end = strstr(buf, "\r\n\r\n");
+    if (!end)
+        return 0;
+    for (char *p = buf; p < end; p++) {
+        if ((p == buf || p[-1] == '\n') && strncasecmp(p, "Content-Length:", 15) == 0) {
+            char *e;
+            unsigned long long cl = strtoull(p + 15, &e, 10);
+            if (e == p + 15)
+                return 0;
+            return (size_t)(end + 4 - buf) + cl <= len;
+        }
+    }
+    return 0;
+}
+
 /* rspamd alone (-w): one POST /checkv2 a message, Connection: close. */
 static void *http_worker(void *arg)
 {
@@ -365,6 +387,8 @@ static void *http_worker(void *arg)
                 break;
             if (got < cap)
                 got += (size_t)n;
+            if (reply_complete(resp, got))
+                break;
         }
         double t1 = now();
         close(fd);
