@@ -198,7 +198,7 @@ def run_point(system, load, count, conc, rcpt, offset=0):
     lat = r["latencies_s"]
     if system.proto == "null":  # no server: the agent's own CPU is the system's
         cpu0, cpu1 = {"nullmda": 0.0}, {"nullmda": r["client_cpu_s"]}
-        hwm = {"nullmda": 0}
+        hwm, rss0 = {"nullmda": 0}, {"nullmda": 0}
         trees = {"nullmda": []}
     out = {
         "sent": r["sent"],
