@@ -5,13 +5,18 @@ way Postfix's lmtp/smtp client does it (several messages per connection,
 MAIL, RCPT... and DATA pipelined in one write, the body after the 354), and
 timing each message's end-of-data replies: from the moment the last byte of
 "CRLF . CRLF" is handed to the kernel to the arrival of the last
-per-recipient reply (LMTP) or the single reply (SMTP).
+per-recipient reply (LMTP) or the single reply (SMTP). Every message sent
+is unique by default (a header "X-Bench-Unique: NONCE.N" before the first
+line, NONCE new for every call), so no cache keyed on a message's bytes
+(a clean-file cache, verdict_reuse) helps any system.
 
 Public: prepare(raw_bytes) -> wire body, run_load(...) -> dict,
+run_http(...) -> dict (rspamd alone: /checkv2 through lmtpload -w),
+run_null(...) -> dict (the null delivery agent nullmda),
 run_spamc(...) -> dict (spamd driven by spamc, one process per message),
-use_c_client(binary, spool_dir): from then on run_load runs the C client
-lmtpload (same protocol, same recipients, much less client CPU) instead of
-the Python threads.
+use_c_client(binary, spool_dir, null_binary): from then on run_load runs
+the C client lmtpload (same protocol, same recipients, much less client
+CPU) instead of the Python threads.
 
 Failure modes: a connection error or an unexpected reply counts the
 message as failed (never as sent) and the connection is re-opened; every
@@ -93,43 +98,46 @@ def _session(conn, proto, hello):
         raise ReplyError("hello %r" % line)
 
 
-_C = {"binary": None, "dir": None, "files": {}}
+_C = {"binary": None, "null": None, "dir": None, "files": {}, "seq": 0}
 
 
-def use_c_client(binary, spool_dir):
+def use_c_client(binary, spool_dir, null_binary=None):
     _C["binary"] = binary
+    _C["null"] = null_binary
     _C["dir"] = spool_dir
     os.makedirs(spool_dir, exist_ok=True)
 
 
-def _message_files(messages):
+def _nonce():
+    """New for every load: messages stay unique across the whole run."""
+    _C["seq"] += 1
+    return "%d-%d-%d" % (os.getpid(), int(time.time()), _C["seq"])
+
+
+def _message_list(messages):
+    """The messages as files, and a file listing them (lmtpload -F)."""
     key = id(messages)
     got = _C["files"].get(key)
     if got is not None and got[0] is messages:
         return got[1]
+    base = _C["lists"] = _C.get("lists", 0) + 1
     paths = []
-    for m in messages:
-        path = os.path.join(_C["dir"], "m%06d.eml" % len(os.listdir(_C["dir"])))
+    for i, m in enumerate(messages):
+        path = os.path.join(_C["dir"], "l%03d-m%06d.eml" % (base, i))
         with open(path, "wb") as f:
             f.write(m)
         paths.append(path)
-    _C["files"][key] = (messages, paths)
-    return paths
+    lst = os.path.join(_C["dir"], "l%03d.list" % base)
+    with open(lst, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    _C["files"][key] = (messages, lst)
+    return lst
 
 
-def _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
-           per_conn, timeout):
-    argv = [_C["binary"], "-H", host, "-p", str(port), "-c", str(concurrency),
-            "-n", str(count), "-r", "1" if rcpt_mode == "1" else "3",
-            "-k", str(per_conn), "-t", str(int(timeout))]
-    if proto == "smtp":
-        argv.append("-s")
-    argv += _message_files(messages)
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate()
+def _parse(p, out, err, count):
     res = {"sent": 0, "failed": count, "elapsed_s": 0.0, "latencies_s": [],
            "codes": {}, "client_cpu_s": 0.0,
-           "first_error": "lmtpload exit %d %s" % (p.returncode, err.decode()[-300:])}
+           "first_error": "exit %d %s" % (p.returncode, err.decode()[-300:])}
     if p.returncode != 0:
         return res
     lat = []
@@ -148,6 +156,54 @@ def _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
             res["first_error"] = v
     res["latencies_s"] = lat
     return res
+
+
+def _run_argv(argv, count):
+    cpu0 = os.times()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate()
+    cpu1 = os.times()
+    r = _parse(p, out, err, count)
+    r["client_cpu_s"] = (cpu1.children_user - cpu0.children_user) + \
+        (cpu1.children_system - cpu0.children_system)
+    return r
+
+
+def _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
+           per_conn, timeout, offset=0, unique=True, scenario=False):
+    argv = [_C["binary"], "-H", host, "-p", str(port), "-c", str(concurrency),
+            "-n", str(count), "-r", "1" if rcpt_mode == "1" else "3",
+            "-k", str(per_conn), "-t", str(int(timeout)), "-o", str(offset)]
+    if proto == "smtp":
+        argv.append("-s")
+    elif proto == "http":
+        argv.append("-w")
+    if unique:
+        argv += ["-u", _nonce()]
+    if scenario:
+        argv.append("-S")
+    argv += ["-F", _message_list(messages)]
+    return _run_argv(argv, count)
+
+
+def run_http(host, port, messages, count, concurrency, offset=0, unique=True,
+             timeout=300.0):
+    """rspamd alone: count POST /checkv2 requests at concurrency (lmtpload
+    -w; needs the C client). Returns the dict of run_load."""
+    if not _C["binary"]:
+        raise RuntimeError("rspamd alone needs the C client lmtpload")
+    return _run_c(host, port, messages, count, concurrency, "1", "http", 1, timeout,
+                  offset=offset, unique=unique)
+
+
+def run_null(maildir, messages, count, concurrency, offset=0):
+    """The null delivery agent: count Maildir deliveries (tmp/, write,
+    fsync, link into new/, fsync new/) at concurrency into maildir."""
+    if not _C["null"]:
+        raise RuntimeError("the null delivery agent nullmda is not built")
+    argv = [_C["null"], "-d", maildir, "-c", str(concurrency), "-n", str(count),
+            "-o", str(offset), "-F", _message_list(messages)]
+    return _run_argv(argv, count)
 
 
 def _run_workers(worker, concurrency, state, lat, codes, with_children):
@@ -178,19 +234,21 @@ def _run_workers(worker, concurrency, state, lat, codes, with_children):
 
 
 def run_load(host, port, messages, count, concurrency, rcpt_mode="1",
-             proto="lmtp", per_conn=10, timeout=300.0):
-    """Send count messages (cycling through messages, a list of wire bytes)
-    with concurrency connections. Returns a dict: sent, failed, elapsed_s,
-    latencies_s (one per message sent), codes (reply code -> count),
-    client_cpu_s, first_error."""
+             proto="lmtp", per_conn=10, timeout=300.0, offset=0, unique=True,
+             scenario=False):
+    """Send count messages (cycling through messages, a list of wire bytes,
+    from index offset) with concurrency connections; unique: each one made
+    unique (see the module's doc); scenario: lmtpload's -S (Postfix
+    retries and recipient splits; the C client only). Returns a dict:
+    sent, failed, elapsed_s, latencies_s (one per message sent), codes
+    (reply code -> count), client_cpu_s, first_error."""
     if _C["binary"]:
-        cpu0 = os.times()
-        r = _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
-                   per_conn, timeout)
-        cpu1 = os.times()
-        r["client_cpu_s"] = (cpu1.children_user - cpu0.children_user) + \
-            (cpu1.children_system - cpu0.children_system)
-        return r
+        return _run_c(host, port, messages, count, concurrency, rcpt_mode, proto,
+                      per_conn, timeout, offset=offset, unique=unique,
+                      scenario=scenario)
+    if scenario:
+        raise RuntimeError("the retries-and-splits scenario needs the C client")
+    nonce = _nonce() if unique else None
     hello = b"LHLO" if proto == "lmtp" else b"EHLO"
     counter = itertools.count()
     lock = threading.Lock()
@@ -211,7 +269,9 @@ def run_load(host, port, messages, count, concurrency, rcpt_mode="1",
             i = next(counter)
             if i >= count:
                 break
-            body = messages[i % len(messages)]
+            body = messages[(offset + i) % len(messages)]
+            if nonce:
+                body = b"X-Bench-Unique: %s.%d\r\n" % (nonce.encode(), offset + i) + body
             rcpts = recipients_for(i, rcpt_mode)
             try:
                 if conn is None:
@@ -267,10 +327,12 @@ def run_load(host, port, messages, count, concurrency, rcpt_mode="1",
     return _run_workers(worker, concurrency, state, lat, codes, False)
 
 
-def run_spamc(host, port, files, count, concurrency, timeout=120.0):
+def run_spamc(host, port, files, count, concurrency, timeout=120.0, offset=0):
     """spamd alone: count spamc runs (report mode, -R, the request lmtpscand
-    makes) over files (paths of LF messages), concurrency at once. Latency
-    is each spamc's wall time. Returns the dict of run_load."""
+    makes) over files (paths of LF messages, from index offset),
+    concurrency at once. Latency is each spamc's wall time. spamd keeps no
+    cache, so the files are sent as they are. Returns the dict of
+    run_load."""
     counter = itertools.count()
     lock = threading.Lock()
     lat = []
@@ -282,7 +344,7 @@ def run_spamc(host, port, files, count, concurrency, timeout=120.0):
             i = next(counter)
             if i >= count:
                 break
-            path = files[i % len(files)]
+            path = files[(offset + i) % len(files)]
             user = recipients_for(i, "1")[0]
             t0 = time.perf_counter()
             try:

@@ -22,8 +22,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-CONC_SYSTEMS = ["lmtpscand-off", "lmtpscand-clamav", "lmtpscand-relay", "dovecot",
-                "lmtpscand-full", "spamd", "amavisd"]
+CONC_SYSTEMS = ["lmtpscand-off", "lmtpscand-clamav", "lmtpscand-relay", "dovecot", "null",
+                "lmtpscand-full", "spamd", "amavisd", "amavisd-stripped", "rspamd",
+                "lmtpscand-rspamd"]
 SIZE_SYSTEMS = ["lmtpscand-off", "lmtpscand-clamav", "lmtpscand-relay", "dovecot"]
 SIZES = {"4K": 4, "100K": 100, "10M": 10240}
 
@@ -36,8 +37,12 @@ def plot(doc, png):
     try:
         conc_series, size_series = [], []
         for sysm in CONC_SYSTEMS:
+            # one group per system: the first that measured it at every
+            # concurrency (lmtpscand-full and spamd are in full and rspamd)
+            grp = next((p["group"] for p in pts if p["system"] == sysm), None)
             rows = sorted((p["conc"], p["median"]["msgs_s"]) for p in pts
                           if p["system"] == sysm and p["size"] == "corpus"
+                          and p["group"] == grp
                           and p["rcpt"] == "1" and p["median"]["msgs_s"])
             if rows:
                 path = os.path.join(tmp, "c-" + sysm)
@@ -98,6 +103,29 @@ def results_md(doc, png_name, plotted):
                "1 or 1-3 recipients per message; synthetic MIME mails of 4 KB, 100 KB and "
                "10 MB (a base64 attachment). Latency: from the end-of-data dot to the last "
                "reply for it.")
+    out.append("- Every lmtpscand runs with the shipped defaults (no `[clamav] tmp_dir`) "
+               "except what its row names; the whole corpus is walked through point by "
+               "point, and every message sent carries a unique `X-Bench-Unique` header, so "
+               "no clean-file cache (clamd runs with `DisableCache yes`, lmtpscand's "
+               "libclamav has none) and no verdict cache helps (reuse is off except in the "
+               "retries-and-splits scenario).")
+    out.append("- The null delivery agent (`bench/nullmda.c`) is the fsync limit: on the "
+               "same file system, at each concurrency, it creates tmp/NAME, writes the "
+               "message, fsyncs, links it into new/ and fsyncs new/: 2 fsyncs a message, "
+               "no protocol, no scanning. lmtpscand waits for 4, so scanners off is "
+               "reported as a fraction of null/2 and null/4.")
+    out.append("- rspamd: Debian's, started with `scripts/rspamd-trial.sh`'s offline "
+               "configuration (normal worker only, no Redis, network modules off), driven "
+               "alone over HTTP `/checkv2` by `lmtpload -w` at the same concurrency (one "
+               "request a connection, as lmtpscand sends them), and behind lmtpscand "
+               "(`spam_engine = rspamd`). Retries and splits: each message in three "
+               "transactions (users A+B, then C, then A+B again) with `[scan] "
+               "verdict_reuse = 10m`; saved requests are counted from lmtpscand's log "
+               "(`spam_engine=`, `reused_from=`).")
+    out.append("- Banned checks: the commented Debian-amavisd-like list of "
+               "`conf/lmtpscan.conf`, with libclamav only and in full scanning. Metrics: "
+               "scanners off with `metrics_listen` on and off (twice the repeats); the "
+               "stage timings are taken in both, so the difference is the metrics' cost.")
     out.append("- What limits whom: lmtpscand waits for four fsyncs per message (the "
                "Maildir file and new/, the report and its directory); with scanners on, "
                "SpamAssassin's rules take 80-100 ms of CPU per message in spamd and in "
@@ -114,7 +142,9 @@ def results_md(doc, png_name, plotted):
                "makes) at the same concurrency. amavisd-new: Debian's 2.13, LMTP in, 2 "
                "children, clamd with the same test signatures, embedded SpamAssassin with "
                "network tests and Bayes off (same site config as spamd), forwarding to "
-               "Postfix's smtp-sink. ClamAV: two test signatures (Debian ships no "
+               "Postfix's smtp-sink; the main row with Debian's own defaults "
+               "(conf.d/01-debian and 20-debian_defaults: its decoders and banned rules "
+               "on), a second row stripped of them. ClamAV: two test signatures (Debian ships no "
                "database), so the libclamav numbers measure the mail parser and the scan "
                "machinery, not a full signature set.")
     out.append("")

@@ -3,14 +3,18 @@
 Owns: writing each server's configuration into the run's work directory,
 starting it in the foreground, waiting until it answers, and stopping it by
 PID (SIGTERM, then SIGKILL after a bound). Servers: lmtpscand (maildir or
-relay mode, scanners as asked), Dovecot's LMTP server (its own config dir,
-base_dir, static passdb/userdb), spamd (-L, 2 children, Bayes off), clamd
+relay mode, scanners as asked, otherwise the shipped defaults: no
+`[clamav] tmp_dir`), Dovecot's LMTP server (its own config dir, base_dir,
+static passdb/userdb), spamd (-L, 2 children, Bayes off), clamd
 (clamav-daemon with the test signatures), amavisd-new (LMTP in, clamd,
 embedded SpamAssassin with network tests and Bayes off, forwarding to
-smtp-sink) and Postfix's smtp-sink.
+smtp-sink; either with Debian's own defaults, conf.d/01-debian and
+20-debian_defaults: decoders and banned rules on, or stripped: no
+decoders' work beyond its own, nothing banned), rspamd (the offline
+configuration of scripts/rspamd-trial.sh) and Postfix's smtp-sink.
 
-Public: free_port(), Server (start/stop/pids), and one function per server
-kind returning a started Server.
+Public: free_port(), Server (start/stop/pids), sample_banned_keys(), and
+one function per server kind returning a started Server.
 
 Failure modes: a server that exits early or does not answer within its
 start bound raises ServerError with the tail of its log.
@@ -128,13 +132,38 @@ def _write(path, text, mode=0o644):
 
 # --- lmtpscand ---------------------------------------------------------
 
+def sample_banned_keys(conf_path):
+    """The banned list of the shipped sample configuration: the commented
+    block that matches Debian's amavisd-new defaults (the lines after
+    "uncomment all five lines"), as "key = value" lines."""
+    keys = []
+    with open(conf_path) as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        if "uncomment all" in line:
+            for nxt in lines[i + 1:]:
+                if not nxt.startswith("#") or "=" not in nxt:
+                    break
+                keys.append(nxt[1:].strip())
+            break
+    if not any(k.startswith("banned_names") for k in keys):
+        raise ServerError("no sample banned list in %s" % conf_path)
+    return keys
+
+
 def lmtpscand(binary, work, *, clamav=False, sigdir=None, spamd_port=None,
               relay_port=None, scan_memory=None, clamav_limits=None, max_sessions=64,
-              max_message_size="50M", spamd_user=None):
+              max_message_size="50M", spamd_user=None, rspamd_port=None,
+              banned=None, metrics_port=None, verdict_reuse=None):
+    """rspamd_port: [rspamd] on and the policy's spam_engine = rspamd;
+    banned: "key = value" lines for the policy (sample_banned_keys());
+    metrics_port: metrics_listen on; verdict_reuse: [scan] verdict_reuse.
+    Everything else keeps the shipped defaults."""
     os.makedirs(work, exist_ok=True)
     for d in ("spool", "quarantine", "reports", "mail"):
         os.makedirs(os.path.join(work, d), exist_ok=True)
     port = free_port()
+    spam = bool(spamd_port or rspamd_port)
     cfg = """# written by bench/servers.py
 [server]
 listen = inet:127.0.0.1:{port}
@@ -146,20 +175,18 @@ scan_timeout = 300s
 log = stderr
 user = root
 spool_dir = {work}/spool
-
+{metrics}
 [clamav]
 enabled = {clam}
 database = {sigdir}
-# libclamav's per-scan directory on a tmpfs, as the README recommends
-tmp_dir = /dev/shm/lmtpscan-bench
 reload_check = 0
 {scan_memory}
 
 [spamd]
-enabled = {spam}
+enabled = {spamd}
 address = inet:127.0.0.1:{spamd_port}
 timeout = 120s
-
+{rspamd}{reuse}
 [deliver]
 mode = {mode}
 relay = {relay}
@@ -173,20 +200,30 @@ dir = {work}/reports
 spam_scan = {spam}
 virus_scan = {clam}
 spam_block_level = 1000
-{spamd_user}""".format(port=port, work=work, clam="yes" if clamav else "no",
-           sigdir=sigdir or work, spam="yes" if spamd_port else "no",
-           spamd_port=spamd_port or 783,
-           mode="relay" if relay_port else "maildir",
-           relay="inet:127.0.0.1:%d" % relay_port if relay_port else "",
-           scan_memory=("scan_memory = %s\n" % scan_memory if scan_memory else "") +
-           ("max_file_size = %s\nmax_scan_size = %s\n" % clamav_limits
-            if clamav_limits else ""),
-           max_sessions=max_sessions, max_message_size=max_message_size,
-           spamd_user="spamd_user = %s\n" % spamd_user if spamd_user else "")
+{engine}{spamd_user}{banned}""".format(
+        port=port, work=work, clam="yes" if clamav else "no",
+        sigdir=sigdir or work, spam="yes" if spam else "no",
+        spamd="yes" if spamd_port else "no", spamd_port=spamd_port or 783,
+        mode="relay" if relay_port else "maildir",
+        relay="inet:127.0.0.1:%d" % relay_port if relay_port else "",
+        scan_memory=("scan_memory = %s\n" % scan_memory if scan_memory else "") +
+        ("max_file_size = %s\nmax_scan_size = %s\n" % clamav_limits
+         if clamav_limits else ""),
+        max_sessions=max_sessions, max_message_size=max_message_size,
+        metrics="metrics_listen = inet:127.0.0.1:%d\n" % metrics_port
+        if metrics_port else "",
+        rspamd="\n[rspamd]\nenabled = yes\naddress = inet:127.0.0.1:%d\ntimeout = 120s\n"
+        % rspamd_port if rspamd_port else "",
+        reuse="\n[scan]\nverdict_reuse = %s\n" % verdict_reuse if verdict_reuse else "",
+        engine="spam_engine = rspamd\n" if rspamd_port else "",
+        spamd_user="spamd_user = %s\n" % spamd_user if spamd_user else "",
+        banned="".join(k + "\n" for k in (banned or [])))
     conf = os.path.join(work, "lmtpscan.conf")
     _write(conf, cfg)
-    return Server("lmtpscand", [binary, "-f", "-c", conf],
-                  os.path.join(work, "lmtpscand.log"), port=port)
+    s = Server("lmtpscand", [binary, "-f", "-c", conf],
+               os.path.join(work, "lmtpscand.log"), port=port)
+    s.metrics_port = metrics_port
+    return s
 
 
 # --- Dovecot LMTP ------------------------------------------------------
@@ -298,6 +335,9 @@ PidFile {work}/clamd.pid
 TemporaryDirectory {work}
 MaxThreads 10
 SelfCheck 0
+# the benchmark sends the same corpus parts again and again, real mail
+# does not: no clean-file cache, as lmtpscand's libclamav has none
+DisableCache yes
 """.format(sock=sock, sigdir=sigdir, work=work))
     s = Server("clamd", ["/usr/sbin/clamd", "-c", conf],
                os.path.join(work, "clamd.stderr"),
@@ -308,7 +348,16 @@ SelfCheck 0
 
 # --- amavisd-new -------------------------------------------------------
 
-def amavisd(work, clamd_sock, siteconfig, forward_port, children=2):
+DEBIAN_AMAVIS_CONF = ("/etc/amavis/conf.d/01-debian", "/etc/amavis/conf.d/20-debian_defaults")
+
+
+def amavisd(work, clamd_sock, siteconfig, forward_port, children=2, debian=True):
+    """debian: Debian's own defaults (01-debian: its decoders;
+    20-debian_defaults: banned file names and types, D_DISCARD for banned
+    and virus mail, its spam levels, BerkeleyDB on), then only what a
+    private instance needs (paths, ports, logging to a file, checks on,
+    local tests only, clamd). Otherwise the stripped configuration: no
+    Debian defaults, banned mail passed, BerkeleyDB off."""
     os.makedirs(work, exist_ok=True)
     for d in ("tmp", "db", "var", "quarantine", "home"):
         os.makedirs(os.path.join(work, d), exist_ok=True)
@@ -334,7 +383,7 @@ $daemon_user = 'amavis';
 $daemon_group = 'amavis';
 $mydomain = 'bench.example';
 $myhostname = 'amavis-bench.example';
-$max_servers = {children};
+{debian}$max_servers = {children};
 $max_requests = 1000;
 $child_timeout = 300;
 $inet_socket_bind = '127.0.0.1';
@@ -349,12 +398,31 @@ $notify_method = $forward_method;
 $DO_SYSLOG = 0;
 $LOGFILE = "$MYHOME/amavis.log";
 $log_level = 0;
-$enable_db = 0;
+$sa_local_tests_only = 1;
+$sa_siteconfigpath = '{site}';
+{stripped}@bypass_virus_checks_maps = (0);
+@bypass_spam_checks_maps = (0);
+@additional_perl_modules = ('Amavis::IO::Zlib');
+@av_scanners = (
+  ['ClamAV-clamd', \&ask_daemon, ["CONTSCAN {{}}\n", '{clamd}'],
+   qr/\bOK$/m, qr/\bFOUND$/m, qr/^.*?: (?!Infected Archive)(.*) FOUND$/m ],
+);
+@av_scanners_backup = ();
+1;
+""".format(work=work, children=children, port=port, fwd=forward_port,
+           site=siteconfig, clamd=clamd_sock,
+           debian="include_config_files(%s);\n$QUARANTINEDIR = \"$MYHOME/quarantine\";\n"
+           % ", ".join("'%s'" % f for f in DEBIAN_AMAVIS_CONF) if debian else "",
+           stripped="" if debian else STRIPPED_AMAVIS))
+    argv = ["/usr/sbin/amavisd", "-c", conf, "foreground"]
+    return Server("amavisd", argv, os.path.join(work, "amavisd.stderr"),
+                  port=port, start_timeout=120)
+
+
+STRIPPED_AMAVIS = """$enable_db = 0;
 $enable_global_cache = 0;
 $enable_dkim_verification = 0;
 $enable_dkim_signing = 0;
-$sa_local_tests_only = 1;
-$sa_siteconfigpath = '{site}';
 $sa_mail_body_size_limit = 500*1024;
 $sa_tag_level_deflt = -999;
 $sa_tag2_level_deflt = 5.0;
@@ -366,20 +434,40 @@ $final_spam_destiny = D_PASS;
 $final_bad_header_destiny = D_PASS;
 $virus_admin = undef;
 $spam_admin = undef;
-@bypass_virus_checks_maps = (0);
-@bypass_spam_checks_maps = (0);
-@additional_perl_modules = ('Amavis::IO::Zlib');
-@av_scanners = (
-  ['ClamAV-clamd', \&ask_daemon, ["CONTSCAN {{}}\n", '{clamd}'],
-   qr/\bOK$/m, qr/\bFOUND$/m, qr/^.*?: (?!Infected Archive)(.*) FOUND$/m ],
-);
-@av_scanners_backup = ();
-1;
-""".format(work=work, children=children, port=port, fwd=forward_port,
-           site=siteconfig, clamd=clamd_sock))
-    argv = ["/usr/sbin/amavisd", "-c", conf, "foreground"]
-    return Server("amavisd", argv, os.path.join(work, "amavisd.stderr"),
-                  port=port, start_timeout=120)
+"""
+
+
+# --- rspamd --------------------------------------------------------------
+
+def _rspamd_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            body = b"Subject: ping\r\n\r\nping\r\n"
+            s.sendall(b"POST /checkv2 HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) +
+                      body)
+            s.settimeout(10)
+            return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def rspamd(work, trial_script):
+    """rspamd with the shipped offline trial configuration
+    (scripts/rspamd-trial.sh: the normal worker only, no Redis, network
+    modules off), in the foreground; its workers are its children."""
+    os.makedirs(work, exist_ok=True)
+    os.chmod(work, 0o755)
+    port = free_port()
+    try:
+        out = subprocess.run([trial_script, work, str(port)], check=True, timeout=60,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        raise ServerError("rspamd-trial.sh: %s" % e)
+    argv = out.stdout.decode().split()
+    s = Server("rspamd", argv, os.path.join(work, "rspamd.stderr"), port=port,
+               ready=lambda: _rspamd_answers(port), start_timeout=180)
+    s.rspamd_log = os.path.join(work, "log", "rspamd.log")
+    return s
 
 
 # --- smtp-sink ---------------------------------------------------------
