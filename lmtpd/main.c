@@ -8,6 +8,7 @@
  */
 #include "common/config.h"
 #include "common/log.h"
+#include "common/sasl_setup.h"
 #include "deliver/relay.h"
 #include "lmtpd/metrics_http.h"
 #include "lmtpd/notice_sender.h"
@@ -110,6 +111,13 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 0;
     }
+    /* libsasl2 loads its plugins (dlopen) once, here in the main thread
+     * rather than in the first session that needs them. A failure is
+     * reported again by the session that uses SASL. */
+    if (cfg->server.auth && sasl_setup_server(cfg->server.sasl_service) != SASL_OK)
+        log_warn("libsasl2 server initialisation failed; AUTH will be refused");
+    if (cfg->deliver.relay_sasl_username[0] != '\0' && sasl_setup_client() != SASL_OK)
+        log_warn("libsasl2 client initialisation failed; relay AUTH will fail");
     runtime_install(cfg, scan);
     if (metrics_http_start(err, sizeof(err)) < 0) {
         log_error("%s", err);
