@@ -199,9 +199,16 @@ class Refused(NoticeCase):
     def test_5xx_drops_with_a_log_line(self):
         self.send_virus()
         self.assertEqual(self.wait_queue_empty(10), [], self._ctx())
-        log = self.d.stderr()
-        self.assertRegex(log, r"notice \S+-a dropped: <admin@example.test> refused: 5\d\d")
-        self.assertRegex(log, r"notice \S+-r0 dropped: <bob@example.test> refused: 5\d\d")
+        # the entry is removed before its log line is written: wait for both
+        want = [r"notice \S+-a dropped: <admin@example.test> refused: 5\d\d",
+                r"notice \S+-r0 dropped: <bob@example.test> refused: 5\d\d"]
+        deadline = time.monotonic() + 10
+        while (not all(re.search(w, self.d.log()) for w in want)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        log = self.d.log()
+        for w in want:
+            self.assertRegex(log, w)
 
 
 class RelayMode(NoticeCase):
