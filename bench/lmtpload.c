@@ -54,19 +54,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USERS     20
-#define MAX_RCPT  3
-#define RBUF      16384
-#define MAX_MSGS  100000
-#define MAX_BYTES (64L * 1024 * 1024)
+#include "mailfiles.h"
 
-struct msg {
-    char *data;
-    size_t len;
-};
+#define USERS    20
+#define MAX_RCPT 3
+#define RBUF     16384
 
-static struct msg *msgs;
-static size_t nmsgs;
 static struct sockaddr_in addr;
 static long count, per_conn = 10, offset;
 static int rcpt_mode = 1, smtp, http, scenario, timeout_s = 300;
@@ -424,55 +417,6 @@ static void unstuff(struct msg *m)
     m->len = w;
 }
 
-static int load_file(const char *path, struct msg *m)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f)
-        return -1;
-    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > MAX_BYTES) {
-        fclose(f);
-        return -1;
-    }
-    m->len = (size_t)st.st_size;
-    m->data = malloc(m->len);
-    if (!m->data || fread(m->data, 1, m->len, f) != m->len) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    return 0;
-}
-
-static int add_file(const char *path)
-{
-    if (nmsgs >= MAX_MSGS || load_file(path, &msgs[nmsgs]) < 0) {
-        fprintf(stderr, "lmtpload: cannot read %s\n", path);
-        return -1;
-    }
-    nmsgs++;
-    return 0;
-}
-
-static int add_list(const char *list)
-{
-    FILE *f = fopen(list, "r");
-    char line[4096];
-    if (!f) {
-        fprintf(stderr, "lmtpload: cannot read %s\n", list);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] != '\0' && add_file(line) < 0) {
-            fclose(f);
-            return -1;
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *list = NULL;
@@ -541,10 +485,10 @@ int main(int argc, char **argv)
     pthread_t *th = calloc((size_t)conc, sizeof *th);
     if (!msgs || !lat_us || !th)
         return 2;
-    if (list && add_list(list) < 0)
+    if (list && add_list("lmtpload", list) < 0)
         return 2;
     for (int k = optind; k < argc; k++)
-        if (add_file(argv[k]) < 0)
+        if (add_file("lmtpload", argv[k]) < 0)
             return 2;
     if (nmsgs == 0)
         return 2;

@@ -32,16 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MSGS  100000
-#define MAX_BYTES (64L * 1024 * 1024)
+#include "mailfiles.h"
 
-struct msg {
-    char *data;
-    size_t len;
-};
-
-static struct msg *msgs;
-static size_t nmsgs;
 static long count, offset;
 static int tmp_fd = -1, new_fd = -1;
 static atomic_long next_index, n_sent, n_failed;
@@ -140,53 +132,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int load_file(const char *path, struct msg *m)
-{
-    struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > MAX_BYTES) {
-        (void)fclose(f);
-        return -1;
-    }
-    m->len = (size_t)st.st_size;
-    m->data = malloc(m->len);
-    if (!m->data || fread(m->data, 1, m->len, f) != m->len) {
-        (void)fclose(f);
-        return -1;
-    }
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-static int add_file(const char *path)
-{
-    if (nmsgs >= MAX_MSGS || load_file(path, &msgs[nmsgs]) < 0) {
-        fprintf(stderr, "nullmda: cannot read %s\n", path);
-        return -1;
-    }
-    nmsgs++;
-    return 0;
-}
-
-static int add_list(const char *list)
-{
-    FILE *f = fopen(list, "r");
-    char line[4096];
-    if (!f) {
-        fprintf(stderr, "nullmda: cannot read %s\n", list);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] != '\0' && add_file(line) < 0) {
-            (void)fclose(f);
-            return -1;
-        }
-    }
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 static int open_subdir(int dir_fd, const char *name)
 {
     if (mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
@@ -229,10 +174,10 @@ int main(int argc, char **argv)
     pthread_t *th = calloc((size_t)conc, sizeof *th);
     if (!msgs || !lat_us || !th)
         return 2;
-    if (list && add_list(list) < 0)
+    if (list && add_list("nullmda", list) < 0)
         return 2;
     for (int k = optind; k < argc; k++)
-        if (add_file(argv[k]) < 0)
+        if (add_file("nullmda", argv[k]) < 0)
             return 2;
     if (nmsgs == 0)
         return 2;
