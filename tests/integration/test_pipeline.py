@@ -33,15 +33,6 @@ def nested_eicar(levels):
                   "MIME-Version: 1.0\n" + inner)
 
 
-def header_lines(data, name):
-    """Unfolded values of every `name:` field of the header of data."""
-    head = data.split(b"\n\n", 1)[0].replace(b"\r\n", b"\n")
-    unfolded = head.replace(b"\n\t", b" ").replace(b"\n ", b" ")
-    prefix = name.lower().encode() + b":"
-    return [ln[len(prefix):].strip().decode("utf-8", "replace")
-            for ln in unfolded.split(b"\n") if ln.lower().startswith(prefix)]
-
-
 class UncheckedCase(h.DaemonTestCase):
     action = None
 
@@ -73,9 +64,9 @@ class UncheckedDeliver(UncheckedCase):
         self.assertReplyRe(dr[0], h.delivered_re("u@example.test"))
         stored = self.d.stored("u@example.test")
         self.assertEqual(len(stored), 1)
-        scanned = header_lines(h.read_file(stored[0]), "X-Virus-Scanned")
+        scanned = h.header_values(h.read_file(stored[0]), "X-Virus-Scanned")
         self.assertEqual(len(scanned), 1, scanned)
-        self.assertRegex(scanned[0], r"^lmtpscan \(ClamAV [0-9.]+\) unchecked: \S+ at ")
+        self.assertRegex(scanned[0], r"^lmtpscan\s+\(ClamAV [0-9.]+\)\s+unchecked:\s+\S+\s+at\s")
         self.assertNotIn("signatures", scanned[0])
         self.assertIn("verdict=unchecked action=deliver", self.d.stderr())
 
