@@ -36,6 +36,7 @@
  * Thread-safe: no shared state except the atomic counter.
  */
 #include "deliver/maildir.h"
+#include "deliver/maildir_dir.h"
 
 #include "common/log.h"
 #include "common/strbuf.h"
@@ -43,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -58,52 +60,6 @@
 #define MAILDIR_TRIES      8
 
 static atomic_ulong delivery_counter;
-
-static const char *const maildir_subdirs[] = {"tmp", "new", "cur"};
-enum { SUB_TMP, SUB_NEW, SUB_CUR, N_SUBDIRS };
-
-/* One delivery's state, so every step can fail the same way. */
-struct delivery {
-    char *err;
-    size_t err_len;
-    enum maildir_result result;
-};
-
-/* An open directory and the path it is shown as in messages. */
-struct dir {
-    int fd;
-    struct strbuf path;
-};
-
-static void fail(struct delivery *d, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records the first failure: errnum decides disk full against I/O error. */
-static void fail(struct delivery *d, int errnum, const char *fmt, ...)
-{
-    if (d->result != MAILDIR_OK)
-        return;
-    d->result = (errnum == ENOSPC || errnum == EDQUOT) ? MAILDIR_DISK_FULL : MAILDIR_IO_ERROR;
-    if (!d->err || d->err_len == 0)
-        return;
-    char reason[128];
-    const char *text = errnum ? strerror_r(errnum, reason, sizeof reason) : NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(d->err, d->err_len, fmt, ap);
-    va_end(ap);
-    if (text && n >= 0 && (size_t)n < d->err_len)
-        snprintf(d->err + n, d->err_len - (size_t)n, ": %s", text);
-}
-
-static void missing(struct delivery *d, const char *path)
-{
-    if (d->result != MAILDIR_OK)
-        return;
-    d->result = MAILDIR_MISSING;
-    if (d->err && d->err_len > 0)
-        snprintf(d->err, d->err_len, "%s: no such Maildir", path);
-}
 
 /* A clean-up that failed: logged, the delivery's result stands. */
 static void warn_unlink(const char *dir, const char *rel, int errnum)
@@ -147,174 +103,6 @@ static bool folder_is_safe(const char *folder)
     return true;
 }
 
-static void dir_init(struct dir *dir)
-{
-    dir->fd = -1;
-    strbuf_init(&dir->path, PATH_MAX);
-}
-
-static void dir_close(struct dir *dir)
-{
-    if (dir->fd >= 0)
-        close(dir->fd);
-    dir->fd = -1;
-    strbuf_free(&dir->path);
-}
-
-/* mkdir -p of the trusted root (0700); every directory made has its
- * parent fsync'ed. The root is the administrator's: links are followed. */
-static int make_root(struct delivery *d, const char *root)
-{
-    struct strbuf prefix;
-    strbuf_init(&prefix, PATH_MAX);
-    int rc = 0;
-    size_t len = strlen(root);
-    for (size_t i = 1; rc == 0 && i <= len; i++) {
-        if ((i < len && root[i] != '/') || root[i - 1] == '/')
-            continue;
-        strbuf_reset(&prefix);
-        if (strbuf_append(&prefix, root, i) < 0) {
-            fail(d, ENAMETOOLONG, "mkdir %s", root);
-            rc = -1;
-        } else if (mkdir(prefix.data, 0700) == 0) {
-            const char *slash = strrchr(prefix.data, '/');
-            struct strbuf parent;
-            strbuf_init(&parent, PATH_MAX);
-            if (strbuf_append(&parent, prefix.data,
-                              slash > prefix.data ? (size_t)(slash - prefix.data) : 1) < 0) {
-                fail(d, ENAMETOOLONG, "fsync the parent of %s", prefix.data);
-                rc = -1;
-            } else {
-                int fd = open(parent.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0 || fsync(fd) < 0) {
-                    fail(d, errno, "fsync %s", parent.data);
-                    rc = -1;
-                }
-                if (fd >= 0)
-                    close(fd);
-            }
-            strbuf_free(&parent);
-        } else if (errno != EEXIST) {
-            fail(d, errno, "mkdir %s", prefix.data);
-            rc = -1;
-        }
-    }
-    strbuf_free(&prefix);
-    return rc;
-}
-
-/* Opens the trusted root into dir; with create, makes it when missing. */
-static int open_root(struct delivery *d, const char *root, bool create, struct dir *dir)
-{
-    if (strbuf_puts(&dir->path, root) < 0) {
-        fail(d, ENAMETOOLONG, "open %s", root);
-        return -1;
-    }
-    dir->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir->fd < 0 && errno == ENOENT && create && make_root(d, root) == 0)
-        dir->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir->fd >= 0)
-        return 0;
-    if (errno == ENOENT && !create)
-        missing(d, root);
-    else
-        fail(d, errno, "open %s", root);
-    return -1;
-}
-
-/*
- * Steps from dir into its entry name (one plain component), never through
- * a symbolic link. When it does not exist: with create it is made (0700,
- * dir fsync'ed), else MAILDIR_MISSING for `shown`. -1 on failure.
- */
-static int step(struct delivery *d, struct dir *dir, const char *name, bool create,
-                const char *shown)
-{
-    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    int fd = openat(dir->fd, name, flags);
-    if (fd < 0 && errno == ENOENT && create) {
-        if (mkdirat(dir->fd, name, 0700) == 0) {
-            if (fsync(dir->fd) < 0) {
-                fail(d, errno, "fsync %s", dir->path.data);
-                return -1;
-            }
-        } else if (errno != EEXIST) {
-            fail(d, errno, "mkdir %s/%s", dir->path.data, name);
-            return -1;
-        }
-        fd = openat(dir->fd, name, flags);
-    }
-    if (fd < 0) {
-        int e = errno;
-        struct stat st; /* O_NOFOLLOW|O_DIRECTORY give ELOOP or ENOTDIR */
-        if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-            fail(d, 0, "%s/%s is a symbolic link: refused", dir->path.data, name);
-        else if ((e == ENOENT || e == ENOTDIR) && !create)
-            missing(d, shown);
-        else
-            fail(d, e, "open %s/%s", dir->path.data, name);
-        return -1;
-    }
-    bool slash = dir->path.len > 0 && dir->path.data[dir->path.len - 1] == '/';
-    if ((!slash && strbuf_puts(&dir->path, "/") < 0) || strbuf_puts(&dir->path, name) < 0) {
-        close(fd);
-        fail(d, ENAMETOOLONG, "open %s/%s", dir->path.data, name);
-        return -1;
-    }
-    close(dir->fd);
-    dir->fd = fd;
-    return 0;
-}
-
-/*
- * Walks dir down rel ('/'-separated, relative), one step per component;
- * "." and empty components are skipped, ".." is refused. -1 on failure.
- */
-static int walk(struct delivery *d, struct dir *dir, const char *rel, bool create,
-                const char *shown)
-{
-    char name[NAME_MAX + 1];
-    while (*rel != '\0') {
-        size_t n = strcspn(rel, "/");
-        if (n > NAME_MAX) {
-            fail(d, ENAMETOOLONG, "open %s/%.*s", dir->path.data, (int)n, rel);
-            return -1;
-        }
-        memcpy(name, rel, n);
-        name[n] = '\0';
-        rel += n + (rel[n] == '/');
-        if (n == 0 || strcmp(name, ".") == 0)
-            continue;
-        if (strcmp(name, "..") == 0) {
-            fail(d, 0, "open %s/..: refused below the Maildir root", dir->path.data);
-            return -1;
-        }
-        if (step(d, dir, name, create, shown) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Opens the tmp/, new/, cur/ of the Maildir at m into subs (cur/ only to
- * check it is there). -1 on failure. */
-static int open_subdirs(struct delivery *d, const struct dir *m, bool create, struct dir *subs)
-{
-    for (size_t i = 0; i < N_SUBDIRS; i++) {
-        subs[i].fd = dup(m->fd);
-        if (subs[i].fd < 0) {
-            fail(d, errno, "open %s", m->path.data);
-            return -1;
-        }
-        if (strbuf_puts(&subs[i].path, m->path.data) < 0) {
-            fail(d, ENAMETOOLONG, "open %s", m->path.data);
-            return -1;
-        }
-        if (step(d, &subs[i], maildir_subdirs[i], create, m->path.data) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* Creates the empty maildirfolder marker of a Maildir++ folder. */
 static int mark_folder(struct delivery *d, const struct dir *folder)
 {
@@ -325,36 +113,40 @@ static int mark_folder(struct delivery *d, const struct dir *folder)
     if (fd < 0) {
         if (errno == EEXIST)
             return 0; /* made by a concurrent delivery */
-        fail(d, errno, "open %s/maildirfolder", folder->path.data);
+        maildir_fail(d, errno, "open %s/maildirfolder", folder->path.data);
         return -1;
     }
     int rc = 0;
     if (fsync(fd) < 0 || fsync(folder->fd) < 0) {
-        fail(d, errno, "fsync %s/maildirfolder", folder->path.data);
+        maildir_fail(d, errno, "fsync %s/maildirfolder", folder->path.data);
         rc = -1;
     }
     close(fd);
     return rc;
 }
 
-/* Appends the host name with '/' and ':' escaped as octal. */
-static void append_host(struct strbuf *sb)
+/* The host name with '/' and ':' escaped as octal, and the process id,
+ * both read once: they are part of every file name. */
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+static char name_host[4 * 256];
+static long name_pid;
+
+static void name_parts_init(void)
 {
     char host[256];
+    size_t o = 0;
     if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
-    for (const char *h = host; *h; h++) {
-        int rc;
-        if (*h == '/')
-            rc = strbuf_puts(sb, "\\057");
-        else if (*h == ':')
-            rc = strbuf_puts(sb, "\\072");
+    for (const char *h = host; *h && o + 5 < sizeof name_host; h++) {
+        if (*h == '/' || *h == ':')
+            o += (size_t)snprintf(name_host + o, sizeof name_host - o, "\\%03o",
+                                  (unsigned)(unsigned char)*h);
         else
-            rc = strbuf_append(sb, h, 1);
-        if (rc < 0)
-            return; /* a bounded name; the rest is still unique */
+            name_host[o++] = *h;
     }
+    name_host[o] = '\0';
+    name_pid = (long)getpid();
 }
 
 /* A fresh unique base name for tmp/ and new/. */
@@ -366,10 +158,11 @@ static void unique_name(struct strbuf *name)
         now.tv_nsec = 0;
     }
     unsigned long n = atomic_fetch_add(&delivery_counter, 1) + 1;
+    pthread_once(&name_once, name_parts_init);
     strbuf_reset(name);
-    if (strbuf_printf(name, "%lld.M%ldP%ldQ%lu.", (long long)now.tv_sec, now.tv_nsec / 1000,
-                      (long)getpid(), n) == 0)
-        append_host(name);
+    if (strbuf_printf(name, "%lld.M%ldP%ldQ%lu.%s", (long long)now.tv_sec, now.tv_nsec / 1000,
+                      name_pid, n, name_host) < 0)
+        strbuf_reset(name);
 }
 
 /* Creates tmp/NAME; returns the fd or -1. name gets NAME. */
@@ -382,11 +175,11 @@ static int create_tmp(struct delivery *d, const struct dir *tmp, struct strbuf *
         if (fd >= 0)
             return fd;
         if (errno != EEXIST) {
-            fail(d, errno, "open %s/%s", tmp->path.data, name->data);
+            maildir_fail(d, errno, "open %s/%s", tmp->path.data, name->data);
             return -1;
         }
     }
-    fail(d, EEXIST, "open %s: no unique name", tmp->path.data);
+    maildir_fail(d, EEXIST, "open %s: no unique name", tmp->path.data);
     return -1;
 }
 
@@ -402,7 +195,7 @@ static int move_to_new(struct delivery *d, const struct dir *tmp, const struct d
         if (tries > 0)
             unique_name(&fresh); /* new/NAME was taken: pick another */
         if (strbuf_printf(new_name, "%s,S=%lld", tries ? fresh.data : name, size) < 0) {
-            fail(d, ENAMETOOLONG, "link %s/%s", tmp->path.data, name);
+            maildir_fail(d, ENAMETOOLONG, "link %s/%s", tmp->path.data, name);
             break;
         }
         if (linkat(tmp->fd, name, new->fd, new_name->data, 0) == 0) {
@@ -421,12 +214,13 @@ static int move_to_new(struct delivery *d, const struct dir *tmp, const struct d
             e = errno;
         }
         if (e != EEXIST) {
-            fail(d, e, "link %s/%s to %s/%s", tmp->path.data, name, new->path.data, new_name->data);
+            maildir_fail(d, e, "link %s/%s to %s/%s", tmp->path.data, name, new->path.data,
+                         new_name->data);
             break;
         }
     }
     if (rc < 0)
-        fail(d, EEXIST, "link %s/%s: no unique name in new/", tmp->path.data, name);
+        maildir_fail(d, EEXIST, "link %s/%s: no unique name in new/", tmp->path.data, name);
     strbuf_free(&fresh);
     return rc;
 }
@@ -450,24 +244,24 @@ static void store(struct delivery *d, const struct dir *tmp, const struct dir *n
     errno = 0;
     if (writer(fd, arg) < 0) {
         if (errno)
-            fail(d, errno, "write %s/%s", tmp->path.data, name.data);
+            maildir_fail(d, errno, "write %s/%s", tmp->path.data, name.data);
         else
-            fail(d, 0, "write %s/%s: the writer failed", tmp->path.data, name.data);
+            maildir_fail(d, 0, "write %s/%s: the writer failed", tmp->path.data, name.data);
         goto close_fd;
     }
     if (fsync(fd) < 0) {
-        fail(d, errno, "fsync %s/%s", tmp->path.data, name.data);
+        maildir_fail(d, errno, "fsync %s/%s", tmp->path.data, name.data);
         goto close_fd;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        fail(d, errno, "fstat %s/%s", tmp->path.data, name.data);
+        maildir_fail(d, errno, "fstat %s/%s", tmp->path.data, name.data);
         goto close_fd;
     }
     int closed = close(fd);
     fd = -1;
     if (closed < 0) {
-        fail(d, errno, "close %s/%s", tmp->path.data, name.data);
+        maildir_fail(d, errno, "close %s/%s", tmp->path.data, name.data);
         goto out;
     }
 
@@ -475,7 +269,8 @@ static void store(struct delivery *d, const struct dir *tmp, const struct dir *n
     if (strbuf_printf(&final, "%s/%s,S=%lld", new->path.data, name.data, (long long)st.st_size) <
             0 ||
         (dest && final.len >= dest_len)) {
-        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", tmp->path.data, name.data);
+        maildir_fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", tmp->path.data,
+                     name.data);
         goto out;
     }
     if (move_to_new(d, tmp, new, name.data, (long long)st.st_size, &new_name) < 0)
@@ -483,7 +278,7 @@ static void store(struct delivery *d, const struct dir *tmp, const struct dir *n
     in_tmp = false; /* linked and unlinked, or renamed */
     in_new = true;
     if (fsync(new->fd) < 0) {
-        fail(d, errno, "fsync %s", new->path.data);
+        maildir_fail(d, errno, "fsync %s", new->path.data);
         goto out;
     }
 
@@ -491,7 +286,8 @@ static void store(struct delivery *d, const struct dir *tmp, const struct dir *n
     strbuf_reset(&final);
     if (strbuf_printf(&final, "%s/%s", new->path.data, new_name.data) < 0 ||
         (dest && final.len >= dest_len)) {
-        fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", new->path.data, new_name.data);
+        maildir_fail(d, ENAMETOOLONG, "deliver %s/%s: destination too long", new->path.data,
+                     new_name.data);
         goto out;
     }
     in_new = false;
@@ -530,16 +326,17 @@ static void deliver(struct delivery *d, const char *root, const char *rel, const
                     char *dest, size_t dest_len)
 {
     struct dir m, subs[N_SUBDIRS], f, fsubs[N_SUBDIRS];
-    dir_init(&m);
-    dir_init(&f);
+    maildir_dir_init(&m);
+    maildir_dir_init(&f);
     for (size_t i = 0; i < N_SUBDIRS; i++) {
-        dir_init(&subs[i]);
-        dir_init(&fsubs[i]);
+        maildir_dir_init(&subs[i]);
+        maildir_dir_init(&fsubs[i]);
     }
     const struct dir *tmp = &subs[SUB_TMP], *new = &subs[SUB_NEW];
 
-    if (open_root(d, root, create, &m) < 0 || walk(d, &m, rel, create, maildir) < 0 ||
-        open_subdirs(d, &m, create, subs) < 0)
+    if (maildir_open_root(d, root, create, &m) < 0 ||
+        maildir_walk(d, &m, rel, create, maildir) < 0 ||
+        maildir_open_subdirs(d, &m, create, subs) < 0)
         goto out;
     if (folder && *folder) {
         /* a folder of an existing Maildir is always made when missing */
@@ -547,26 +344,26 @@ static void deliver(struct delivery *d, const char *root, const char *rel, const
         snprintf(name, sizeof name, ".%s", folder);
         f.fd = dup(m.fd);
         if (f.fd < 0) {
-            fail(d, errno, "open %s", m.path.data);
+            maildir_fail(d, errno, "open %s", m.path.data);
             goto out;
         }
         if (strbuf_puts(&f.path, m.path.data) < 0) {
-            fail(d, ENAMETOOLONG, "open %s/%s", m.path.data, name);
+            maildir_fail(d, ENAMETOOLONG, "open %s/%s", m.path.data, name);
             goto out;
         }
-        if (step(d, &f, name, true, maildir) < 0 || open_subdirs(d, &f, true, fsubs) < 0 ||
-            mark_folder(d, &f) < 0)
+        if (maildir_step(d, &f, name, true, maildir) < 0 ||
+            maildir_open_subdirs(d, &f, true, fsubs) < 0 || mark_folder(d, &f) < 0)
             goto out;
         tmp = &fsubs[SUB_TMP];
         new = &fsubs[SUB_NEW];
     }
     store(d, tmp, new, writer, arg, dest, dest_len);
 out:
-    dir_close(&m);
-    dir_close(&f);
+    maildir_dir_close(&m);
+    maildir_dir_close(&f);
     for (size_t i = 0; i < N_SUBDIRS; i++) {
-        dir_close(&subs[i]);
-        dir_close(&fsubs[i]);
+        maildir_dir_close(&subs[i]);
+        maildir_dir_close(&fsubs[i]);
     }
 }
 
@@ -580,16 +377,16 @@ enum maildir_result maildir_deliver(const char *root, const char *maildir, const
     if (dest && dest_len > 0)
         dest[0] = '\0';
     if (!root || !maildir || !*maildir || !writer) {
-        fail(&d, EINVAL, "deliver: no Maildir or writer");
+        maildir_fail(&d, EINVAL, "deliver: no Maildir or writer");
         return d.result;
     }
     const char *rel = below_root(root, maildir);
     if (!rel) {
-        fail(&d, 0, "deliver %s: not below the Maildir root %s", maildir, root);
+        maildir_fail(&d, 0, "deliver %s: not below the Maildir root %s", maildir, root);
         return d.result;
     }
     if (folder && *folder && !folder_is_safe(folder)) {
-        fail(&d, 0, "deliver %s: unsafe folder name", maildir);
+        maildir_fail(&d, 0, "deliver %s: unsafe folder name", maildir);
         return d.result;
     }
     deliver(&d, root, rel, maildir, folder, create, writer, arg, dest, dest_len);
