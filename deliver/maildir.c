@@ -7,7 +7,8 @@
  * wrote) is opened as a path (made with its parents when missing and
  * `create` is set); everything below it is opened one component at a time
  * relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY, missing
- * directories made with mkdirat (0700, each new one's parent fsync'ed).
+ * directories made with mkdirat (0700, each new one's parent fsync'ed);
+ * deliver/maildir_dir.c opens them.
  * A symbolic link anywhere below the root, however planted, is refused
  * before anything is written, so a copy can never land outside the
  * recipient's own directories (even when the daemon runs as root).

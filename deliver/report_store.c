@@ -35,14 +35,56 @@ void report_xml_init(void)
     (void)pthread_once(&xml_once, xml_init);
 }
 
+/* The day directory made (or found) last: every report of a day goes
+ * there, so the mkdir is tried once a day, not once a message. Should it
+ * vanish, report_store() makes it again. */
+static pthread_mutex_t day_lock = PTHREAD_MUTEX_INITIALIZER;
+static char day_made[PATH_MAX];
+
+/* mkdir of base/day (path) with base fsync'ed when it was made; an
+ * existing directory is fine. */
+static int make_day_dir(const char *base, const char *path)
+{
+    pthread_mutex_lock(&day_lock);
+    bool known = strcmp(day_made, path) == 0;
+    pthread_mutex_unlock(&day_lock);
+    if (known)
+        return 0;
+    if (mkdir(path, DAY_DIR_MODE) == 0) {
+        if (fsync_dir(base) < 0)
+            return -1;
+    } else if (errno != EEXIST) {
+        return -1;
+    }
+    pthread_mutex_lock(&day_lock);
+    snprintf(day_made, sizeof(day_made), "%s", path);
+    pthread_mutex_unlock(&day_lock);
+    return 0;
+}
+
+static void forget_day_dir(void)
+{
+    pthread_mutex_lock(&day_lock);
+    day_made[0] = '\0';
+    pthread_mutex_unlock(&day_lock);
+}
+
 /* Stores data as base/day/name through durable_file (no link followed
  * below report.dir), mode REPORT_MODE. */
 int report_store(const char *base, const char *day, const char *name, const char *data, size_t len,
                  char *path, size_t path_len)
 {
     struct durable_file df;
-    if (durable_file_open(&df, base, day, name) < 0)
-        return -1;
+    if (durable_file_open(&df, base, day, name) < 0) {
+        char dir[PATH_MAX];
+        int n = snprintf(dir, sizeof(dir), "%s/%s", base, day);
+        if (errno != ENOENT || n < 0 || (size_t)n >= sizeof(dir))
+            return -1;
+        /* the day directory went away since it was made: once more */
+        forget_day_dir();
+        if (make_day_dir(base, dir) < 0 || durable_file_open(&df, base, day, name) < 0)
+            return -1;
+    }
     if (fchmod(df.fd, REPORT_MODE) < 0 || write_all(df.fd, data, len) < 0) {
         int saved = errno;
         durable_file_abort(&df);
@@ -73,9 +115,7 @@ int report_day_dir(const struct config *cfg, time_t when, char *day, size_t day_
         errno = ENAMETOOLONG;
         return -1;
     }
-    if (mkdir(out, DAY_DIR_MODE) == 0)
-        return fsync_dir(cfg->report.dir);
-    return errno == EEXIST ? 0 : -1;
+    return make_day_dir(cfg->report.dir, out);
 }
 
 static bool is_day_name(const char *s)

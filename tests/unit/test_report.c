@@ -5,7 +5,8 @@
  * that did not arrive whole, reports off), validates each against
  * conf/report.xsd with xmlSchemaValidateDoc, and checks the values with
  * XPath; then release records appended to a report, report_find, the
- * UTC date directory, and a link planted as a date directory (refused).
+ * UTC date directory (made again when removed), and a link planted as a
+ * date directory (refused).
  */
 #include "common/config.h"
 #include "common/envelope.h"
@@ -711,6 +712,26 @@ static void test_utc_day(void **state)
     tzset();
 }
 
+/* The day directory is made once and remembered; removed while the
+ * daemon runs (an expiry script, an administrator), it is made again for
+ * the next report instead of failing every one until the next day. */
+static void test_day_dir_made_again(void **state)
+{
+    struct fixture *f = *state;
+    set_message(f, clean_msg, sizeof(clean_msg) - 1);
+    add_rcpt(f, "a@example.com", VERDICT_CLEAN, ACTION_DELIVER, OUTCOME_DELIVERED, NULL,
+             "/m/new/x");
+    xmlFreeDoc(write_and_load(f, true, NULL));
+    char day[512];
+    snprintf(day, sizeof(day), "%s/2024-02-29", f->reports);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(rmdir(day), 0);
+    xmlFreeDoc(write_and_load(f, true, NULL));
+    struct stat st;
+    assert_int_equal(stat(day, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+}
+
 /* A link planted as a day directory below report.dir is never written
  * through: not by a new report, not by a release record. */
 static void test_day_dir_symlink(void **state)
@@ -777,6 +798,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utc_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_dir_made_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_dir_symlink, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
