@@ -8,10 +8,11 @@ Covers: rspamd's GTUBE and the SpamAssassin sample spam are spam, the
 sample ham is ham, with headers and the report as for spamd (rules sorted
 by name, <scan engine="rspamd"> with one <rule> per symbol, valid against
 conf/report.xsd) and the log naming the engine; rspamd sees the envelope
-and XFORWARD data and never waits on DNS; per-user settings through
-Deliver-To (conf/rspamd-settings.conf) with spam_mark_level = spamd (the
-engine's own verdict); one transaction with a spamd recipient and an
-rspamd recipient; rspamd down, hanging (accepts and never answers) or
+and XFORWARD data and never waits on DNS, not even for the PTR of a
+Received header's address when there is no XFORWARD; per-user settings
+through Deliver-To (conf/rspamd-settings.conf) with spam_mark_level =
+spamd (the engine's own verdict); one transaction with a spamd recipient
+and an rspamd recipient; rspamd down, hanging (accepts and never answers) or
 answering garbage gives scan_error_action; verdict reuse hits for an
 identical message sent again and misses for another user, another engine
 and a changed byte.
@@ -293,6 +294,24 @@ class TestRspamdVerdicts(RspamdCase):
             self.assertIn("dns req: 0", line)
         rcpts = sorted(re.search(r"rcpts: <([^>]*)>", l).group(1) for l in lines)
         self.assertEqual(rcpts, ["u@example.test", "v@example.test"])
+
+    def test_no_dns_for_the_received_address_without_xforward(self):
+        # No XFORWARD, so no IP request header: rspamd takes the client
+        # address from the top Received header, which names no host; its
+        # once_received module would look up the PTR and wait out the
+        # resolver's timeout on every such message.
+        msg = h.crlf("Received: from helo.example.net ([192.0.2.55])\n"
+                     "\tby mx.example.test (Postfix) with ESMTP id 4D2;\n"
+                     "\tSat, 5 Dec 2026 10:00:00 +0000\n"
+                     "From: <a@example.net>\nTo: <u@example.test>\nSubject: ptr\n"
+                     "Message-ID: <ptr@example.net>\nDate: Sat, 5 Dec 2026 10:00:00 +0000\n"
+                     "\nhello\n")
+        before = rspamd_log_size()
+        _, _, data = self.send(["u@example.test"], msg)
+        self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+        (line,) = rspamd_log_lines(before)
+        self.assertIn("ip: 192.0.2.55", line)
+        self.assertIn("dns req: 0", line)
 
 
 class TestPerUserSettings(RspamdCase):
