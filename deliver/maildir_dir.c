@@ -189,6 +189,8 @@ static bool is_clean_relative(const char *rel)
 static int walk_at_once(struct dir *dir, const char *rel)
 {
 #ifdef SYS_openat2
+    while (*rel == '/')
+        rel++;
     if (!is_clean_relative(rel))
         return -1;
     struct open_how how = {
