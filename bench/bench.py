@@ -98,6 +98,8 @@ LABELS = {
                               "(retries and splits)",
     "lmtpscand-noreuse": "lmtpscand + rspamd, verdict_reuse off (retries and splits)",
     "lmtpscand-off-metrics": "lmtpscand Maildir, scanners off, metrics_listen on",
+    "before-off": "the earlier lmtpscand of --before, Maildir, scanners off",
+    "before-clamav": "the earlier lmtpscand of --before, Maildir, libclamav only",
 }
 GROUPS = ["maildir", "full", "size", "banned", "rspamd", "reuse", "metrics"]
 
@@ -483,6 +485,8 @@ def main(argv):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--groups", default=",".join(GROUPS[:3] + ["memory"] + GROUPS[3:]))
     ap.add_argument("--command", default="bench/run")
+    ap.add_argument("--before", help="an earlier lmtpscand binary: the maildir group "
+                    "runs it beside this one (rows before-off, before-clamav)")
     args = ap.parse_args(argv)
     P = plan(args)
     groups = args.groups.split(",")
@@ -573,8 +577,14 @@ def main(argv):
                                       "not start or did not deliver to smtp-sink)")
             dove = start(started, servers.dovecot, work + "/dovecot")
             lsink = start(started, servers.smtp_sink, work + "/sink-lmtp", lmtp=True)
-            for key, s in (("lmtpscand-off", off), ("lmtpscand-clamav", clam),
-                           ("dovecot", dove)):
+            before = []
+            if args.before:
+                b_off = start(started, servers.lmtpscand, args.before, work + "/b-off")
+                b_clam = start(started, servers.lmtpscand, args.before, work + "/b-clam",
+                               clamav=True, sigdir=sigdir)
+                before = [("before-off", b_off), ("before-clamav", b_clam)]
+            for key, s in [("lmtpscand-off", off), ("lmtpscand-clamav", clam)] + before + \
+                    [("dovecot", dove)]:
                 if s:
                     systems.append(System(key, s.port, trees={key: s}))
             if relay:
