@@ -146,6 +146,7 @@ struct config {
         unsigned max_recursion;
         unsigned max_files;
         uint64_t scan_memory;
+        unsigned scan_threads; /* scans at once; 0: twice the CPUs */
     } clamav;
     struct {
         bool enabled;

@@ -120,6 +120,7 @@ static const struct key_def clamav_keys[] = {
     K_UINT("max_recursion", CFG_OFF(clamav.max_recursion), 1, 1000),
     K_UINT("max_files", CFG_OFF(clamav.max_files), 0, UINT32_MAX),
     K_SIZE("scan_memory", CFG_OFF(clamav.scan_memory), 1 * MiB, 1024 * GiB),
+    K_UINT("scan_threads", CFG_OFF(clamav.scan_threads), 0, 64),
     K_END,
 };
 

@@ -3,9 +3,10 @@
  * computes which scanners the recipients' policies want, starts a small
  * pool of worker threads per spam engine (one request per distinct
  * (engine, expanded spamd_user) pair: spamd or rspamd, as each policy's
- * spam_engine says), runs the ClamAV scan in the calling thread within
- * the scan-memory budget, and joins every worker before returning, so no
- * thread reads the spool afterwards. Everything is bounded by
+ * spam_engine says), hands the ClamAV scan to the scan threads
+ * (scan/clamav_pool.h) within the scan-memory budget and waits for it,
+ * and joins every worker before returning, so no thread reads the spool
+ * afterwards. Everything is bounded by
  * server.scan_timeout from the start of scan_message: the budget wait,
  * the engines' slot waits and every socket operation; libclamav's own
  * scan time is bounded by CL_ENGINE_MAX_SCANTIME (= scan_timeout).
@@ -34,6 +35,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scan/clamav_engine.h"
+#include "scan/clamav_pool.h"
 #include "scan/policy.h"
 #include "scan/scan_budget.h"
 #include "scan/rspamd_client.h"
@@ -52,6 +54,7 @@
 
 struct scan_engine {
     struct clamav_engine *clamav;
+    struct clamav_pool *pool; /* [clamav] scan_threads */
     struct scan_budget budget;
     struct spamd_limit spamd_limit;
     struct gate rspamd_limit;       /* [rspamd] connections */
@@ -69,6 +72,7 @@ struct scan_engine *scan_engine_new(const struct config *cfg, char *err, size_t 
         free(se);
         return NULL;
     }
+    se->pool = clamav_pool_new(cfg->clamav.scan_threads);
     scan_budget_init(&se->budget, cfg->clamav.scan_memory);
     spamd_limit_init(&se->spamd_limit, cfg->spamd.connections);
     gate_init(&se->rspamd_limit, cfg->rspamd.connections);
@@ -81,6 +85,7 @@ int scan_engine_reload(struct scan_engine *se, const struct config *cfg, char *e
     struct clamav_settings s;
 
     clamav_settings_from_config(cfg, &s);
+    clamav_pool_set_threads(se->pool, cfg->clamav.scan_threads);
     scan_budget_set_total(&se->budget, cfg->clamav.scan_memory);
     spamd_limit_set_max(&se->spamd_limit, cfg->spamd.connections);
     gate_set_capacity(&se->rspamd_limit, cfg->rspamd.connections);
@@ -92,6 +97,7 @@ void scan_engine_free(struct scan_engine *se)
 {
     if (se == NULL)
         return;
+    clamav_pool_free(se->pool);
     clamav_engine_free(se->clamav);
     scan_budget_destroy(&se->budget);
     spamd_limit_destroy(&se->spamd_limit);
@@ -265,7 +271,10 @@ static void run_clamav(struct scan_engine *se, const struct spool *msg, struct t
             cr->status = CLAMAV_ERROR;
             snprintf(cr->reason, sizeof(cr->reason), "scan timeout");
         } else {
-            clamav_ref_scan(ref, msg, cr);
+            if (clamav_pool_scan(se->pool, ref, msg, cr, &deadline) < 0) {
+                cr->status = CLAMAV_ERROR;
+                snprintf(cr->reason, sizeof(cr->reason), "scan timeout");
+            }
             scan_budget_release(&se->budget, amount);
         }
         clamav_engine_release(se->clamav, ref);
