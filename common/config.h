@@ -224,6 +224,11 @@ const struct policy *config_find_policy(const struct config *cfg, const char *na
 /* The policy of the SPEC defaults, named "default": what every [policy
  * NAME] starts from, and what a configuration without policies means. */
 const struct policy *config_default_policy(void);
+/* The daemon's [clamav] tmp_dir when the file leaves it empty: the first
+ * path of RUNTIME_DIRECTORY (systemd's RuntimeDirectory=, a tmpfs) plus
+ * "/clamav", when that path is absolute; otherwise it stays empty
+ * (libclamav's own choice, $TMPDIR or /tmp). */
+void config_default_tmp_dir(struct config *cfg);
 
 /* Value parsers shared with other modules; 0 on success, -1 on error. */
 int config_parse_size(const char *text, uint64_t *out);
