@@ -208,6 +208,17 @@ class TestClamRuntimeDirectory(ScanningCase):
         _, _, data = self.send(["u@example.test"], h.eicar_message())
         self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
         self.assertEqual(os.listdir(clam_tmp), [])
+        # a reload reads the configuration again: the same directory
+        line = "clamav: temporary files in %s (" % clam_tmp
+        os.kill(self.d.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while self.d.stderr().count(line) < 2:
+            self.assertLess(time.monotonic(), deadline, self._ctx())
+            time.sleep(0.1)
+        self.assertNotIn("temporary files in /tmp (", self.d.stderr())
+        _, _, data = self.send(["v@example.test"], h.eicar_message())
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <v@example\.test> quarantined %s" % h.MAIL_ID_RE)
+        self.assertEqual(os.listdir(clam_tmp), [])
 
 
 class TestClamRuntimeDirectoryRelative(ScanningCase):
