@@ -36,6 +36,9 @@
  *   spamd_user. Port 0 is refused. Templates accept only their escapes
  *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
  * - hostname empty: gethostname() at load time.
+ * - [clamav] tmp_dir empty: lmtpscand takes RUNTIME_DIRECTORY/clamav
+ *   (config_default_tmp_dir(); loading itself never reads the
+ *   environment).
  * - unchecked_action takes deliver | quarantine | reject (the other
  *   actions say "pass" for deliver; this key follows the SPEC's words).
  *
