@@ -104,7 +104,9 @@ def results_md(doc, png_name, plotted):
                "10 MB (a base64 attachment). Latency: from the end-of-data dot to the last "
                "reply for it.")
     out.append("- Every lmtpscand runs with the shipped defaults (no `[clamav] tmp_dir`) "
-               "except what its row names; the whole corpus is walked through point by "
+               "except what its row names, and as the shipped unit runs it: "
+               "`RUNTIME_DIRECTORY` on a tmpfs, so libclamav's per-scan files are in "
+               "memory; the whole corpus is walked through point by "
                "point, and every message sent carries a unique `X-Bench-Unique` header, so "
                "no clean-file cache (clamd runs with `DisableCache yes`, lmtpscand's "
                "libclamav has none) and no verdict cache helps (reuse is off except in the "

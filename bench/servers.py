@@ -4,7 +4,8 @@ Owns: writing each server's configuration into the run's work directory,
 starting it in the foreground, waiting until it answers, and stopping it by
 PID (SIGTERM, then SIGKILL after a bound). Servers: lmtpscand (maildir or
 relay mode, scanners as asked, otherwise the shipped defaults: no
-`[clamav] tmp_dir`), Dovecot's LMTP server (its own config dir, base_dir,
+`[clamav] tmp_dir`; run as the shipped unit runs it, with RUNTIME_DIRECTORY
+a private directory on a tmpfs, /dev/shm, removed on stop), Dovecot's LMTP server (its own config dir, base_dir,
 static passdb/userdb), spamd (-L, 2 children, Bayes off), clamd
 (clamav-daemon with the test signatures), amavisd-new (LMTP in, clamd,
 embedded SpamAssassin with network tests and Bayes off, forwarding to
@@ -26,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 
@@ -67,6 +69,7 @@ class Server:
         self.name = name
         self.port = port
         self.log_path = log_path
+        self.remove_on_stop = []  # directories removed once it has stopped
         self.pid_file = pid_file
         log = open(log_path, "ab")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
@@ -100,6 +103,11 @@ class Server:
             return ""
 
     def stop(self, timeout=20.0):
+        self._terminate(timeout)
+        for d in self.remove_on_stop:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def _terminate(self, timeout):
         pid = getattr(self, "pid", self.proc.pid)
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
             try:
@@ -220,8 +228,18 @@ spam_block_level = 1000
         banned="".join(k + "\n" for k in (banned or [])))
     conf = os.path.join(work, "lmtpscan.conf")
     _write(conf, cfg)
-    s = Server("lmtpscand", [binary, "-f", "-c", conf],
-               os.path.join(work, "lmtpscand.log"), port=port)
+    # As the shipped unit runs it: systemd's RuntimeDirectory= on /run (a
+    # tmpfs) is RUNTIME_DIRECTORY, and with no tmp_dir libclamav's
+    # per-scan files go to its clamav/, in memory.
+    run_dir = tempfile.mkdtemp(prefix="lmtpscan-bench-run-", dir="/dev/shm")
+    env = dict(os.environ, RUNTIME_DIRECTORY=run_dir)
+    try:
+        s = Server("lmtpscand", [binary, "-f", "-c", conf],
+                   os.path.join(work, "lmtpscand.log"), port=port, env=env)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    s.remove_on_stop.append(run_dir)
     s.metrics_port = metrics_port
     return s
 

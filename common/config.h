@@ -36,6 +36,9 @@
  *   spamd_user. Port 0 is refused. Templates accept only their escapes
  *   (maildir: %u %n %d %e %%; spamd_user: %u %n %d %%).
  * - hostname empty: gethostname() at load time.
+ * - [clamav] tmp_dir empty: lmtpscand takes RUNTIME_DIRECTORY/clamav
+ *   (config_default_tmp_dir(); loading itself never reads the
+ *   environment).
  * - unchecked_action takes deliver | quarantine | reject (the other
  *   actions say "pass" for deliver; this key follows the SPEC's words).
  *
@@ -225,6 +228,11 @@ const struct policy *config_find_policy(const struct config *cfg, const char *na
 /* The policy of the SPEC defaults, named "default": what every [policy
  * NAME] starts from, and what a configuration without policies means. */
 const struct policy *config_default_policy(void);
+/* The daemon's [clamav] tmp_dir when the file leaves it empty: the first
+ * path of RUNTIME_DIRECTORY (systemd's RuntimeDirectory=, a tmpfs) plus
+ * "/clamav", when that path is absolute; otherwise it stays empty
+ * (libclamav's own choice, $TMPDIR or /tmp). */
+void config_default_tmp_dir(struct config *cfg);
 
 /* Value parsers shared with other modules; 0 on success, -1 on error. */
 int config_parse_size(const char *text, uint64_t *out);

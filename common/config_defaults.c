@@ -2,13 +2,15 @@
  * config_defaults: the defaults of SPEC section 3, the one place they are
  * written: the default policy (every [policy NAME] starts from it, and
  * config_default_policy() hands it to code that needs a policy where a
- * configuration has none), the defaults of the other sections, and the
- * host name taken from gethostname() when hostname is empty.
+ * configuration has none), the defaults of the other sections, the
+ * host name taken from gethostname() when hostname is empty, and the
+ * daemon's tmp_dir default from its environment (RUNTIME_DIRECTORY).
  */
 #include "common/config_loader.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,4 +131,15 @@ void config_defaults(struct config *cfg)
     snprintf(cfg->web.url, sizeof(cfg->web.url), "http://127.0.0.1:10080");
     snprintf(cfg->web.secret_file, sizeof(cfg->web.secret_file), "/etc/lmtpscan/web.key");
     cfg->web.link_lifetime = 14 * DAY;
+}
+
+void config_default_tmp_dir(struct config *cfg)
+{
+    const char *run = getenv("RUNTIME_DIRECTORY");
+    if (cfg->clamav.tmp_dir[0] != '\0' || run == NULL || run[0] != '/')
+        return;
+    size_t len = strcspn(run, ":");
+    if (len + sizeof("/clamav") > sizeof(cfg->clamav.tmp_dir))
+        return;
+    snprintf(cfg->clamav.tmp_dir, sizeof(cfg->clamav.tmp_dir), "%.*s/clamav", (int)len, run);
 }

@@ -78,6 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lmtpscand: %s\n", err);
         return 1;
     }
+    config_default_tmp_dir(cfg); /* the runtime directory, when the unit gives one */
     log_open("lmtpscand", foreground || test_only ? LOG_TO_STDERR : cfg->server.log);
 
     /* Bind while still root (ports below 1024, sockets in /run), then drop

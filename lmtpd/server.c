@@ -230,6 +230,7 @@ static void reload_once(const char *config_path)
         log_error("reload refused, keeping the running configuration: %s", err);
         return;
     }
+    config_default_tmp_dir(cfg);
     /* The generation's reference keeps the engine alive while it loads. */
     struct runtime *rt = runtime_acquire();
     struct scan_engine *scan = rt->scan;

@@ -18,10 +18,14 @@
 
 #include <clamav.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 struct clamav_ref {
     struct cl_engine *engine;
@@ -255,6 +259,39 @@ static void install(struct clamav_engine *ce, struct clamav_ref *ref, enum engin
     clamav_engine_release(ce, old);
 }
 
+/* Where libclamav makes its per-scan directories and files, and whether
+ * that is a tmpfs: on a disk file system every scan costs inode
+ * allocations. A directory start-up has yet to create (-t) is judged by
+ * its parent. */
+static void log_tmp_dir(const struct clamav_settings *s)
+{
+    const char *dir = s->clamav.tmp_dir;
+    if (dir[0] == '\0') { /* libclamav's own choice */
+        dir = getenv("TMPDIR");
+        if (dir == NULL || dir[0] == '\0')
+            dir = "/tmp";
+    }
+    struct statfs fs;
+    int rc = statfs(dir, &fs);
+    char parent[PATH_MAX];
+    if (rc < 0 && errno == ENOENT &&
+        snprintf(parent, sizeof(parent), "%s", dir) < (int)sizeof(parent)) {
+        char *slash = strrchr(parent, '/');
+        if (slash != NULL && slash != parent) {
+            *slash = '\0';
+            rc = statfs(parent, &fs);
+        }
+    }
+    if (rc < 0)
+        log_info("clamav: temporary files in %s (file system unknown: %s)", dir, strerror(errno));
+    else if (fs.f_type == TMPFS_MAGIC)
+        log_info("clamav: temporary files in %s (tmpfs)", dir);
+    else
+        log_info("clamav: temporary files in %s (not a tmpfs: each scan creates and removes "
+                 "files on disk; set [clamav] tmp_dir to a tmpfs)",
+                 dir);
+}
+
 /* Caller holds reload_lock. */
 static int reload_locked(struct clamav_engine *ce, char *err, size_t errlen)
 {
@@ -296,6 +333,7 @@ static int reload_locked(struct clamav_engine *ce, char *err, size_t errlen)
     ce->have_dbstat = true;
     log_info("clamav: engine loaded from %s: ClamAV %s, %u signatures", s->clamav.database,
              cl_retver(), ref->signatures);
+    log_tmp_dir(s);
     return 0;
 }
 

@@ -221,12 +221,22 @@ class Daemon:
 
     overrides: {section: {key: value}}; a value None removes the key.
     extra: raw text appended to the config (more sections).
+    env: {name: value} for the daemon's environment; a value None removes
+    the variable. RUNTIME_DIRECTORY is removed unless given here (systemd
+    sets it; it moves libclamav's temporary files).
     """
 
-    def __init__(self, overrides=None, extra="", smtp=True, unix=True):
+    def __init__(self, overrides=None, extra="", smtp=True, unix=True, env=None):
         self.tmp = tempfile.mkdtemp(prefix="lmtpscan-it-")
         self.overrides = overrides or {}
         self.extra = extra
+        self.env = dict(os.environ)
+        self.env.pop("RUNTIME_DIRECTORY", None)
+        for k, v in (env or {}).items():
+            if v is None:
+                self.env.pop(k, None)
+            else:
+                self.env[k] = v
         self.want_smtp = smtp
         self.want_unix = unix
         self.proc = None
@@ -300,7 +310,7 @@ class Daemon:
             self.proc = subprocess.Popen(
                 [daemon_path(), "-f", "-c", self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=self.stderr_file,
-                stderr=self.stderr_file, cwd=self.tmp)
+                stderr=self.stderr_file, cwd=self.tmp, env=self.env)
             try:
                 self.wait_ready()
                 return self

@@ -187,6 +187,60 @@ class TestClamTmpDir(ScanningCase):
         self.assertEqual(os.listdir(self.tmp_dir), [])
 
 
+class TestClamRuntimeDirectory(ScanningCase):
+    """No tmp_dir, RUNTIME_DIRECTORY set (as systemd's RuntimeDirectory=
+    does): libclamav's per-scan files go to RUNTIME_DIRECTORY/clamav,
+    created at start-up, and the engine load names it in the log."""
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        self.run_dir = tempfile.mkdtemp(prefix="lmtpscan-rundir-")
+        self.addCleanup(shutil.rmtree, self.run_dir, True)
+        args["env"] = {"RUNTIME_DIRECTORY": self.run_dir + ":/nonexistent/second"}
+        return args
+
+    def test_scans_use_runtime_directory(self):
+        clam_tmp = os.path.join(self.run_dir, "clamav")
+        self.assertTrue(os.path.isdir(clam_tmp), self._ctx())
+        self.assertRegex(self.d.stderr(),
+                         r"clamav: temporary files in %s \((tmpfs|not a tmpfs: [^)]*)\)"
+                         % re.escape(clam_tmp))
+        _, _, data = self.send(["u@example.test"], h.eicar_message())
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
+        self.assertEqual(os.listdir(clam_tmp), [])
+        # a reload reads the configuration again: the same directory
+        line = "clamav: temporary files in %s (" % clam_tmp
+        os.kill(self.d.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while self.d.stderr().count(line) < 2:
+            self.assertLess(time.monotonic(), deadline, self._ctx())
+            time.sleep(0.1)
+        self.assertNotIn("temporary files in /tmp (", self.d.stderr())
+        _, _, data = self.send(["v@example.test"], h.eicar_message())
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <v@example\.test> quarantined %s" % h.MAIL_ID_RE)
+        self.assertEqual(os.listdir(clam_tmp), [])
+
+
+class TestClamRuntimeDirectoryRelative(ScanningCase):
+    """A relative RUNTIME_DIRECTORY is not systemd's: ignored, libclamav
+    keeps its own choice ($TMPDIR here)."""
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        self.tmpdir = tempfile.mkdtemp(prefix="lmtpscan-tmpdir-")
+        self.addCleanup(shutil.rmtree, self.tmpdir, True)
+        args["env"] = {"RUNTIME_DIRECTORY": "relative", "TMPDIR": self.tmpdir}
+        return args
+
+    def test_relative_is_ignored(self):
+        self.assertRegex(self.d.stderr(), r"clamav: temporary files in %s \("
+                         % re.escape(self.tmpdir))
+        self.assertNotIn("relative", self.d.stderr())
+        self.assertFalse(os.path.exists(os.path.join(self.d.tmp, "relative")))
+        _, _, data = self.send(["u@example.test"], h.eicar_message())
+        self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
+
+
 class TestSpam(ScanningCase):
     def daemon_args(self):
         args = super().daemon_args()

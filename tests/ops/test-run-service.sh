@@ -5,8 +5,10 @@
 # (sent to the script alone, as a service manager or `kill` does) and on
 # Ctrl-C (SIGINT to its process group). Runs the script with its set-up
 # skipped (LMTPSCAN_RUN_NO_SETUP=1) on a private run directory and free
-# ports; waits for lmtpscand to answer, signals, and asserts that the
-# script, lmtpscand and spamd are all gone within a generous bound.
+# ports; waits for lmtpscand to answer (with RUNTIME_DIRECTORY, the
+# script's private directory on a tmpfs, when there is one), signals, and
+# asserts that the script, lmtpscand and spamd are all gone within a
+# generous bound and that directory with them.
 # Exits 77 (ctest skip) without spamd/spamc or setsid.
 set -eu
 
@@ -88,6 +90,14 @@ CONF
     spamd_pid=""
     [ -s "$run/spamd.pid" ] && spamd_pid=$(cat "$run/spamd.pid")
     left="$left $daemon_pid $spamd_pid"
+    # the daemon's runtime directory on a tmpfs (none when no tmpfs found)
+    rt=$(sed -n 's/^run-service: runtime directory \(.*\) (tmpfs), removed on exit$/\1/p' \
+        "$tmp/out.$sig")
+    if [ -n "$rt" ]; then
+        [ -d "$rt" ] || fail "$sig: runtime directory $rt missing"
+        tr '\0' '\n' < "/proc/$daemon_pid/environ" | grep -qxF "RUNTIME_DIRECTORY=$rt" ||
+            fail "$sig: lmtpscand has no RUNTIME_DIRECTORY=$rt"
+    fi
 
     if [ "$how" = group ]; then
         env kill -s "$sig" -- "-$script"
@@ -105,6 +115,10 @@ CONF
         fi
         sleep 0.5
     done
+    if [ -n "$rt" ] && [ -e "$rt" ]; then
+        fail "$sig to the $how: runtime directory $rt left behind"
+    fi
+    [ -n "$rt" ] || echo "note: no writable tmpfs found, no runtime directory"
     if [ -z "$spamd_pid" ]; then
         echo "note: a spamd already answered on 127.0.0.1:783, none was started"
     fi

@@ -1363,6 +1363,54 @@ static void test_notify(void **state)
     assert_int_equal(config_notify_bit("nope"), 0);
 }
 
+/* ---- [clamav] tmp_dir from RUNTIME_DIRECTORY (the daemon's default) ---- */
+
+static void test_runtime_tmp_dir(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *env; /* NULL: unset */
+        const char *file_tmp_dir;
+        const char *want;
+    } cases[] = {
+        {"/run/lmtpscan", "", "/run/lmtpscan/clamav"},
+        {"/run/lmtpscan:/run/other", "", "/run/lmtpscan/clamav"}, /* the first of several */
+        {"/run/lmtpscan", "/dev/shm/x", "/dev/shm/x"},            /* the file's value wins */
+        {NULL, "", ""},                                           /* no unit: libclamav's */
+        {"", "", ""},                                             /* empty: ignored */
+        {"run/lmtpscan", "", ""},                                 /* relative: ignored */
+        {":/run/lmtpscan", "", ""},                               /* an empty first path: ignored */
+    };
+    char err[ERR_MAX], text[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct config *cfg = NULL;
+        if (cases[i].env != NULL)
+            assert_int_equal(setenv("RUNTIME_DIRECTORY", cases[i].env, 1), 0);
+        else
+            assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
+        snprintf(text, sizeof(text), "[clamav]\ntmp_dir = %s\n", cases[i].file_tmp_dir);
+        assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), 0);
+        /* loading alone never looks at the environment */
+        assert_string_equal(cfg->clamav.tmp_dir, cases[i].file_tmp_dir);
+        config_default_tmp_dir(cfg);
+        if (strcmp(cfg->clamav.tmp_dir, cases[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, cfg->clamav.tmp_dir, cases[i].want);
+        config_free(cfg);
+    }
+    /* a path that leaves no room for "/clamav": ignored, not cut short */
+    char long_dir[PATH_MAX + 8];
+    memset(long_dir, 'a', sizeof(long_dir) - 1);
+    long_dir[0] = '/';
+    long_dir[sizeof(long_dir) - 1] = '\0';
+    struct config *cfg = NULL;
+    assert_int_equal(config_load_string("", "t.conf", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(setenv("RUNTIME_DIRECTORY", long_dir, 1), 0);
+    config_default_tmp_dir(cfg);
+    assert_string_equal(cfg->clamav.tmp_dir, "");
+    config_free(cfg);
+    assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1372,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_spec_sample),     cmocka_unit_test(test_files),
         cmocka_unit_test(test_shipped_samples), cmocka_unit_test(test_leading_empty_lines),
         cmocka_unit_test(test_default_policy),  cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_runtime_tmp_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
