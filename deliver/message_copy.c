@@ -146,7 +146,7 @@ int message_copy_write(const struct message_copy *mc, copy_sink_fn sink, void *a
         return -1;
     uint64_t size = spool_size(mc->msg);
     uint64_t off = 0;
-    char buf[65536];
+    char buf[16384]; /* on the session thread's stack, which stays resident */
     while (off < size) {
         uint64_t stop = size;
         struct header_range r;

@@ -23,7 +23,7 @@ static int store_eml(const char *dir, const char *mail_id, const struct spool *m
     struct durable_file df;
     if (durable_file_open(&df, dir, NULL, name) < 0)
         return -1;
-    char buf[65536];
+    char buf[16384];
     uint64_t off = 0, size = spool_size(msg);
     while (off < size) {
         ssize_t n = spool_pread(msg, buf, sizeof(buf), off);

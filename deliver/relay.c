@@ -430,7 +430,7 @@ bool relay_spool_is_8bit(const struct spool *msg)
                 return true;
         return false;
     }
-    char buf[65536];
+    char buf[16384];
     uint64_t off = 0;
     while (off < size) {
         ssize_t n = spool_pread(msg, buf, sizeof(buf), off);

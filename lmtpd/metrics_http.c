@@ -3,6 +3,11 @@
  * metrics_http.h). One internal polling thread (epoll) serves every
  * connection; each answer is rendered into a bounded buffer from the
  * atomic registry of common/metrics.h.
+ *
+ * libmicrohttpd is loaded (dlopen) only when metrics_listen is set, at
+ * bind time, before privileges are dropped: with it come GnuTLS and
+ * p11-kit, whose start-up alone keeps about 3 MB resident in every
+ * daemon that never serves /metrics. The header still types every call.
  */
 #include "lmtpd/metrics_http.h"
 
@@ -12,6 +17,7 @@
 #include "common/strbuf.h"
 #include "lmtpd/runtime.h"
 
+#include <dlfcn.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,11 +30,62 @@
 static int listen_fd = -1;
 static struct MHD_Daemon *daemon_handle;
 
+/* The functions used, resolved from the library once. */
+static struct {
+    void *lib;
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+} mhd;
+
+static int resolve(void *fn, const char *name, char *err, size_t err_len)
+{
+    void *sym = dlsym(mhd.lib, name);
+    if (sym == NULL) {
+        snprintf(err, err_len, "metrics_listen: %s has no %s", LMTPSCAN_MHD_SONAME, name);
+        return -1;
+    }
+    memcpy(fn, &sym, sizeof(sym)); /* POSIX: a function's address as a data pointer */
+    return 0;
+}
+
+static int mhd_load(char *err, size_t err_len)
+{
+    if (mhd.lib != NULL)
+        return 0;
+    mhd.lib = dlopen(LMTPSCAN_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (mhd.lib == NULL) {
+        const char *why = dlerror();
+        snprintf(err, err_len, "metrics_listen: cannot load %s: %s", LMTPSCAN_MHD_SONAME,
+                 why != NULL ? why : "unknown error");
+        return -1;
+    }
+    if (resolve(&mhd.start_daemon, "MHD_start_daemon", err, err_len) < 0 ||
+        resolve(&mhd.stop_daemon, "MHD_stop_daemon", err, err_len) < 0 ||
+        resolve(&mhd.create_response_from_buffer, "MHD_create_response_from_buffer", err, err_len) <
+            0 ||
+        resolve(&mhd.add_response_header, "MHD_add_response_header", err, err_len) < 0 ||
+        resolve(&mhd.queue_response, "MHD_queue_response", err, err_len) < 0 ||
+        resolve(&mhd.destroy_response, "MHD_destroy_response", err, err_len) < 0 ||
+        resolve(&mhd.lookup_connection_value, "MHD_lookup_connection_value", err, err_len) < 0) {
+        dlclose(mhd.lib);
+        memset(&mhd, 0, sizeof(mhd));
+        return -1;
+    }
+    return 0;
+}
+
 int metrics_http_bind(const struct config *cfg, char *err, size_t err_len)
 {
     if (!net_address_is_set(&cfg->server.metrics_listen))
         return 0;
     char where[300], why[256];
+    if (mhd_load(err, err_len) < 0)
+        return -1;
     net_address_format(&cfg->server.metrics_listen, where, sizeof(where));
     listen_fd = net_listen(&cfg->server.metrics_listen, 64, why, sizeof(why));
     if (listen_fd < 0) {
@@ -54,21 +111,21 @@ static enum MHD_Result allowed(void *cls, const struct sockaddr *addr, socklen_t
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+        mhd.create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
-    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    (void)mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+        (void)mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    enum MHD_Result rc = mhd.queue_response(c, status, r);
+    mhd.destroy_response(r);
     return rc;
 }
 
 /* OpenMetrics when the client names it in Accept, as Prometheus does. */
 static bool wants_openmetrics(struct MHD_Connection *c)
 {
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    const char *accept = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     return accept != NULL && strstr(accept, "application/openmetrics-text") != NULL;
 }
 
@@ -99,15 +156,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "exposition too large\n");
     }
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_FREE);
+        mhd.create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) {
         strbuf_free(&sb);
         return MHD_NO;
     }
-    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+    (void)mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                   om ? METRICS_TYPE_OPENMETRICS : METRICS_TYPE_PROMETHEUS);
-    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
+    enum MHD_Result rc = mhd.queue_response(c, MHD_HTTP_OK, r);
+    mhd.destroy_response(r);
     return rc;
 }
 
@@ -116,7 +173,7 @@ int metrics_http_start(char *err, size_t err_len)
     if (listen_fd < 0)
         return 0;
     daemon_handle =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, allowed, NULL, handle,
+        mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, allowed, NULL, handle,
                          NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)METRICS_HTTP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned)METRICS_HTTP_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -133,7 +190,7 @@ int metrics_http_start(char *err, size_t err_len)
 void metrics_http_stop(void)
 {
     if (daemon_handle != NULL)
-        MHD_stop_daemon(daemon_handle); /* closes the listening socket too */
+        mhd.stop_daemon(daemon_handle); /* closes the listening socket too */
     else if (listen_fd >= 0)
         close(listen_fd);
     daemon_handle = NULL;

@@ -509,6 +509,28 @@ class MetricsAllowed(h.DaemonTestCase):
             urllib.request.urlopen(req, timeout=5)
         self.assertEqual(cm.exception.code, 405)
 
+    def test_http_library_loaded(self):
+        self.assertIn("libmicrohttpd", mapped_files(self.d.proc.pid))
+
+
+class MetricsOff(h.DaemonTestCase):
+    """Without metrics_listen the HTTP library (and GnuTLS with it) is
+    never loaded: a daemon that serves no /metrics does not carry it."""
+
+    def test_http_library_not_loaded(self):
+        c = self.d.lmtp()
+        _m, _r, dr = h.lmtp_send(c, "a@example.test", ["b@example.test"], CLEAN)
+        c.quit()
+        self.assertTrue(dr[0].startswith("250"), dr[0])
+        maps = mapped_files(self.d.proc.pid)
+        self.assertNotIn("libmicrohttpd", maps)
+        self.assertNotIn("libgnutls", maps)
+
+
+def mapped_files(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return f.read()
+
 
 if __name__ == "__main__":
     h.main()
