@@ -1,7 +1,10 @@
 /*
  * spool: a message's bytes, in memory up to SPOOL_MEMORY and in an unnamed
  * file in the spool directory past that (see spool.h). The SHA-256 of the
- * message is computed as it is written, so it costs no second pass.
+ * message is computed as it is written, so it costs no second pass. The
+ * buffer starts at SPOOL_MEMORY_FIRST and doubles up to SPOOL_MEMORY as a
+ * message needs it; a reset gives a grown one back, so an idle session
+ * keeps only the small one.
  *
  * Failure modes: open/write/fsync errors return -1 with errno; the spool is
  * then unusable until spool_reset().
@@ -20,7 +23,8 @@
 
 struct spool {
     char *dir;
-    char *buf;      /* SPOOL_MEMORY bytes: the message, or the write buffer */
+    char *buf;      /* buf_cap bytes: the message, or the write buffer */
+    size_t buf_cap; /* SPOOL_MEMORY_FIRST .. SPOOL_MEMORY */
     size_t buf_len; /* bytes in buf not yet in the file */
     int fd;         /* -1 while in memory */
     uint64_t size;  /* bytes written in total */
@@ -33,7 +37,8 @@ struct spool *spool_new(const char *dir)
 {
     struct spool *sp = xcalloc(1, sizeof(*sp));
     sp->dir = xstrdup(dir);
-    sp->buf = xmalloc(SPOOL_MEMORY);
+    sp->buf_cap = SPOOL_MEMORY_FIRST;
+    sp->buf = xmalloc(sp->buf_cap);
     sp->fd = -1;
     sp->sha = EVP_MD_CTX_new();
     if (sp->sha == NULL || EVP_DigestInit_ex(sp->sha, EVP_sha256(), NULL) != 1) {
@@ -48,6 +53,11 @@ void spool_reset(struct spool *sp)
     if (sp->fd >= 0)
         close(sp->fd);
     sp->fd = -1;
+    if (sp->buf_cap > SPOOL_MEMORY_FIRST) {
+        free(sp->buf);
+        sp->buf_cap = SPOOL_MEMORY_FIRST;
+        sp->buf = xmalloc(sp->buf_cap);
+    }
     sp->buf_len = 0;
     sp->size = 0;
     sp->finished = false;
@@ -111,9 +121,15 @@ int spool_write(struct spool *sp, const void *data, size_t len)
         abort();
     sp->size += len;
     while (len > 0) {
-        if (sp->buf_len == SPOOL_MEMORY && spool_flush(sp) < 0)
-            return -1;
-        size_t n = SPOOL_MEMORY - sp->buf_len;
+        if (sp->buf_len == sp->buf_cap) {
+            if (sp->fd < 0 && sp->buf_cap < SPOOL_MEMORY) {
+                sp->buf_cap = sp->buf_cap * 2 < SPOOL_MEMORY ? sp->buf_cap * 2 : SPOOL_MEMORY;
+                sp->buf = xrealloc(sp->buf, sp->buf_cap);
+            } else if (spool_flush(sp) < 0) {
+                return -1;
+            }
+        }
+        size_t n = sp->buf_cap - sp->buf_len;
         if (n > len)
             n = len;
         memcpy(sp->buf + sp->buf_len, p, n);

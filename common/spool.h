@@ -17,7 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SPOOL_MEMORY (64 * 1024)
+#define SPOOL_MEMORY       (64 * 1024)
+#define SPOOL_MEMORY_FIRST (16 * 1024) /* what a spool holds before it grows */
 
 struct spool;
 
