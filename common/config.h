@@ -149,7 +149,7 @@ struct config {
         unsigned max_recursion;
         unsigned max_files;
         uint64_t scan_memory;
-        unsigned scan_threads; /* scans at once; 0: twice the CPUs */
+        unsigned scan_threads; /* scans at once; 0: the online CPUs (at least 2) */
     } clamav;
     struct {
         bool enabled;

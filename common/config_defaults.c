@@ -89,7 +89,7 @@ void config_defaults(struct config *cfg)
     cfg->clamav.max_recursion = 16;
     cfg->clamav.max_files = 10000;
     cfg->clamav.scan_memory = 1 * GiB;
-    cfg->clamav.scan_threads = 0; /* twice the online CPUs */
+    cfg->clamav.scan_threads = 0; /* the online CPUs, at least 2 */
 
     cfg->spamd.enabled = true;
     if (net_address_parse("inet:127.0.0.1:783", &cfg->spamd.address, why, sizeof(why)) != 0)

@@ -22,9 +22,8 @@
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 struct job {
-    const struct clamav_ref *ref;
-    const struct spool *msg;
-    struct clamav_result *out;
+    void (*fn)(void *);
+    void *arg;
     enum job_state state;
     pthread_cond_t changed; /* CLOCK_MONOTONIC */
     struct job *next;
@@ -43,9 +42,8 @@ struct clamav_pool {
 unsigned clamav_pool_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
-    n *= 2;
+    if (n < 2)
+        n = 2;
     return n > POOL_MAX ? POOL_MAX : (unsigned)n;
 }
 
@@ -91,7 +89,7 @@ static void *scan_thread(void *arg)
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&p->lock);
 
-        clamav_ref_scan(j->ref, j->msg, j->out);
+        j->fn(j->arg);
 
         pthread_mutex_lock(&p->lock);
         j->state = JOB_DONE;
@@ -137,10 +135,10 @@ static void unqueue(struct clamav_pool *p, struct job *j)
         p->tail = prev;
 }
 
-int clamav_pool_scan(struct clamav_pool *p, const struct clamav_ref *ref, const struct spool *msg,
-                     struct clamav_result *out, const struct timespec *deadline)
+int clamav_pool_run(struct clamav_pool *p, void (*fn)(void *), void *arg,
+                    const struct timespec *deadline)
 {
-    struct job j = {.ref = ref, .msg = msg, .out = out, .state = JOB_QUEUED};
+    struct job j = {.fn = fn, .arg = arg, .state = JOB_QUEUED};
     int rc = 0;
 
     deadline_cond_init(&j.changed);
@@ -169,6 +167,25 @@ int clamav_pool_scan(struct clamav_pool *p, const struct clamav_ref *ref, const 
     pthread_mutex_unlock(&p->lock);
     pthread_cond_destroy(&j.changed);
     return rc;
+}
+
+struct scan_job {
+    const struct clamav_ref *ref;
+    const struct spool *msg;
+    struct clamav_result *out;
+};
+
+static void run_scan(void *arg)
+{
+    struct scan_job *sj = arg;
+    clamav_ref_scan(sj->ref, sj->msg, sj->out);
+}
+
+int clamav_pool_scan(struct clamav_pool *p, const struct clamav_ref *ref, const struct spool *msg,
+                     struct clamav_result *out, const struct timespec *deadline)
+{
+    struct scan_job sj = {.ref = ref, .msg = msg, .out = out};
+    return clamav_pool_run(p, run_scan, &sj, deadline);
 }
 
 void clamav_pool_free(struct clamav_pool *p)

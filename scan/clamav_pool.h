@@ -7,7 +7,7 @@
  * kept its own high-water mark: about 1 MB a session).
  *
  * Public: clamav_pool_new(), clamav_pool_set_threads(), clamav_pool_free(),
- * clamav_pool_scan(), clamav_pool_default_threads().
+ * clamav_pool_scan(), clamav_pool_run(), clamav_pool_default_threads().
  *
  * Rules: threads start on the first scan and grow or shrink to the
  * configured number (a reload); surplus threads leave when idle. Jobs are
@@ -40,7 +40,11 @@ void clamav_pool_free(struct clamav_pool *p);
  * no thread took it before deadline (CLOCK_MONOTONIC). */
 int clamav_pool_scan(struct clamav_pool *p, const struct clamav_ref *ref, const struct spool *msg,
                      struct clamav_result *out, const struct timespec *deadline);
-/* Twice the online CPUs, at least 2, at most 64. */
+/* fn(arg) on a pool thread, as clamav_pool_scan() runs a scan. */
+int clamav_pool_run(struct clamav_pool *p, void (*fn)(void *), void *arg,
+                    const struct timespec *deadline);
+/* The online CPUs, at least 2, at most 64: libclamav is CPU-bound
+ * when its temporary files are on a tmpfs. */
 unsigned clamav_pool_default_threads(void);
 
 #endif
