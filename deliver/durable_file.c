@@ -1,9 +1,13 @@
 /*
  * durable_file: crash-safe file creation below a trusted directory (see
  * durable_file.h). The temporary name carries 12 random [a-z0-9]
- * characters (mail_id_new) and is created with O_EXCL|O_NOFOLLOW.
+ * characters (mail_id_new) and is created with O_EXCL|O_NOFOLLOW. The
+ * directory fsync after the rename goes through dir_sync, so concurrent
+ * commits into one directory share it.
  */
 #include "deliver/durable_file.h"
+
+#include "deliver/dir_sync.h"
 
 #include "common/log.h"
 #include "common/mail_id.h"
@@ -140,8 +144,8 @@ int durable_file_commit(struct durable_file *df)
         goto undo_tmp;
     if (renameat(df->dir_fd, df->tmp_name, df->dir_fd, df->name) < 0)
         goto undo_tmp;
-    df->tmp_name[0] = '\0'; /* nothing left to remove */
-    int rc = fsync(df->dir_fd);
+    df->tmp_name[0] = '\0';        /* nothing left to remove */
+    int rc = dir_sync(df->dir_fd); /* shared with concurrent commits here */
     close_keep_errno(df->dir_fd);
     df->dir_fd = -1;
     return rc;

@@ -18,7 +18,8 @@
  * fsync, fstat for the size, hard-link it as new/NAME,S=SIZE through the
  * two directory descriptors (never replacing a file; rename with
  * RENAME_NOREPLACE where the file system has no hard links), remove
- * tmp/NAME, fsync new/. NAME is "SECONDS.M<usec>P<pid>Q<counter>.<host>"
+ * tmp/NAME, fsync new/ (through dir_sync: concurrent deliveries into one
+ * Maildir share that fsync). NAME is "SECONDS.M<usec>P<pid>Q<counter>.<host>"
  * with '/' and ':' in the host name written as "\057" and "\072"; the
  * counter is process-wide and atomic.
  *
@@ -34,9 +35,11 @@
  * already in new/ whose directory could not be fsync'ed: a temporary
  * failure must not leave a copy behind that the retry would duplicate.
  *
- * Thread-safe: no shared state except the atomic counter.
+ * Thread-safe: no shared state except the atomic counter (and dir_sync's).
  */
 #include "deliver/maildir.h"
+
+#include "deliver/dir_sync.h"
 #include "deliver/maildir_dir.h"
 
 #include "common/log.h"
@@ -278,7 +281,7 @@ static void store(struct delivery *d, const struct dir *tmp, const struct dir *n
         goto out;
     in_tmp = false; /* linked and unlinked, or renamed */
     in_new = true;
-    if (fsync(new->fd) < 0) {
+    if (dir_sync(new->fd) < 0) { /* shared with concurrent deliveries here */
         maildir_fail(d, errno, "fsync %s", new->path.data);
         goto out;
     }
