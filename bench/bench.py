@@ -969,6 +969,25 @@ def new_targets(results, extra, P, add, ms, cpu):
     add("(13) peak RSS, libclamav on, c=32, 1-3 recipients",
         m["peak_rss_mb"]["lmtpscand-clamav"] if m else None, "<= 40 MB",
         lambda v: v <= 40.0, "MB")
+    add("(13) lmtpscand own CPU per message (scanners off: the scan excluded), c=8",
+        cpu("lmtpscand-off", 8, "maildir"), "<= 0.5 ms", lambda v: v <= 0.5, "ms")
+    # --before: the earlier build measured in the same run
+    for c in P["conc"]:
+        add("(13) before: libclamav only / scanners off msgs/s, c=%d" % c,
+            _ratio(ms("before-clamav", c, group="maildir"),
+                   ms("before-off", c, group="maildir")), "report", None, "x")
+        add("(13) now: libclamav only / scanners off msgs/s, c=%d" % c,
+            _ratio(ms("lmtpscand-clamav", c, group="maildir"),
+                   ms("lmtpscand-off", c, group="maildir")), "report", None, "x")
+        add("(13) now / before, libclamav only msgs/s, c=%d" % c,
+            _ratio(ms("lmtpscand-clamav", c, group="maildir"),
+                   ms("before-clamav", c, group="maildir")), "report", None, "x")
+        add("(13) now / before, scanners off msgs/s, c=%d" % c,
+            _ratio(ms("lmtpscand-off", c, group="maildir"),
+                   ms("before-off", c, group="maildir")), "report", None, "x")
+    m = find(results, "before-clamav", 32, "1-3", group="maildir")
+    add("(13) before: peak RSS, libclamav on, c=32, 1-3 recipients",
+        m["peak_rss_mb"]["before-clamav"] if m else None, "report", None, "MB")
     add("(13) full scanning / amavisd-new stripped msgs/s, c=8",
         _ratio(ms("lmtpscand-full", 8, group="full"),
                ms("amavisd-stripped", 8, group="full")), "report", None, "x")
