@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "tmp_tree.h"
+
 #define THREADS    16
 #define ITERATIONS 200
 #define WAIT_MS    10000 /* generous bound for anything the hooks wait for */
@@ -37,21 +39,12 @@ struct fixture {
     char root[64];
 };
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->root, sizeof fx->root, "/tmp/lmtpscan-dirsync-XXXXXX");
-    if (!mkdtemp(fx->root)) {
+    if (tmp_tree_make(fx->root, sizeof fx->root, "dirsync") < 0) {
         free(fx);
         return -1;
     }
@@ -63,7 +56,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
     dir_sync_set_fsync_for_test(NULL);
-    int rc = nftw(fx->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = tmp_tree_remove(fx->root);
     free(fx);
     return rc;
 }

@@ -25,25 +25,18 @@
 
 #include <cmocka.h>
 
+#include "tmp_tree.h"
+
 struct fixture {
     char root[64];
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->root, sizeof fx->root, "/tmp/lmtpscan-durable-XXXXXX");
-    if (!mkdtemp(fx->root)) {
+    if (tmp_tree_make(fx->root, sizeof fx->root, "durable") < 0) {
         free(fx);
         return -1;
     }
@@ -54,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    int rc = nftw(fx->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = tmp_tree_remove(fx->root);
     free(fx);
     return rc;
 }

@@ -33,6 +33,8 @@
 
 #include <cmocka.h>
 
+#include "tmp_tree.h"
+
 #define MAX_FILES 256
 
 struct fixture {
@@ -67,21 +69,12 @@ static int write_message(int fd, void *arg)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    snprintf(fx->root, sizeof fx->root, "/tmp/lmtpscan-maildir-XXXXXX");
-    if (!mkdtemp(fx->root)) {
+    if (tmp_tree_make(fx->root, sizeof fx->root, "maildir") < 0) {
         free(fx);
         return -1;
     }
@@ -92,7 +85,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    int rc = nftw(fx->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = tmp_tree_remove(fx->root);
     free(fx);
     return rc;
 }
