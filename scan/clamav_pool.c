@@ -3,6 +3,12 @@
  * One mutex guards a FIFO of jobs that live on their callers' stacks;
  * each job has its own condition variable, so a finished scan wakes only
  * its caller.
+ *
+ * After a scan of a large message the freed memory is given back to the
+ * system (malloc_trim): libclamav holds several times such a message while
+ * it parses it, and what one scan thread freed in its malloc arena would
+ * otherwise stay resident beside what the next thread takes for the next
+ * large message.
  */
 #include "scan/clamav_pool.h"
 
@@ -11,6 +17,7 @@
 #include "common/xalloc.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,6 +25,7 @@
 #include <unistd.h>
 
 #define POOL_MAX 64
+#define TRIM_AT  (1024 * 1024) /* message bytes: a scan worth a malloc_trim */
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -179,6 +187,8 @@ static void run_scan(void *arg)
 {
     struct scan_job *sj = arg;
     clamav_ref_scan(sj->ref, sj->msg, sj->out);
+    if (spool_size(sj->msg) >= TRIM_AT)
+        (void)malloc_trim(0); /* 1 when memory was released; nothing to check */
 }
 
 int clamav_pool_scan(struct clamav_pool *p, const struct clamav_ref *ref, const struct spool *msg,
