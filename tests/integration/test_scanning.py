@@ -241,6 +241,48 @@ class TestClamRuntimeDirectoryRelative(ScanningCase):
         self.assertReplyRe(data[0], r"250 2\.7\.0 <u@example\.test> quarantined %s" % h.MAIL_ID_RE)
 
 
+class TestLargeScansGiveMemoryBack(ScanningCase):
+    """Large messages scanned one after another, on whichever of the scan
+    threads is free: the memory libclamav freed after one is given back,
+    so the second thread's scan does not add its own on top (without it,
+    peak RSS grew by one large scan per scan thread)."""
+
+    policies = "spam_scan = no\n"
+
+    def daemon_args(self):
+        args = super().daemon_args()
+        args["overrides"]["clamav"]["scan_threads"] = "2"
+        return args
+
+    @staticmethod
+    def message(n):
+        import base64
+        import random
+        rnd = random.Random(n)
+        blob = base64.encodebytes(bytes(rnd.getrandbits(8) for _ in range(3 * 1024 * 1024)))
+        return (b"From: <a@example.test>\r\nTo: <u@example.test>\r\n"
+                b"Subject: large %d\r\nMIME-Version: 1.0\r\n"
+                b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+                b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+                b"--b\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" % n
+                + blob.replace(b"\n", b"\r\n") + b"--b--\r\n")
+
+    def test_peak_after_four_is_that_of_one(self):
+        if h.SANITIZED:
+            self.skipTest("AddressSanitizer keeps freed memory in quarantine: RSS says nothing")
+        _, _, data = self.send(["u@example.test"], h.simple_message())
+        self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+        base = self.d.vmrss_kb()
+        peaks = []
+        for n in range(4):
+            _, _, data = self.send(["u@example.test"], self.message(n))
+            self.assertReplyRe(data[0], h.delivered_re("u@example.test"))
+            peaks.append(self.d.vmhwm_kb() - base)
+        print("\nlarge scans: peak RSS growth after each: %s kB" % peaks)
+        self.assertLess(peaks[-1], peaks[0] + 6 * 1024, peaks)
+
+
 class TestSpam(ScanningCase):
     def daemon_args(self):
         args = super().daemon_args()
