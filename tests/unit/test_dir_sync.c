@@ -35,30 +35,15 @@
 #define ITERATIONS 200
 #define WAIT_MS    10000 /* generous bound for anything the hooks wait for */
 
-struct fixture {
-    char root[64];
-};
-
 static int setup(void **state)
 {
-    struct fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    if (tmp_tree_make(fx->root, sizeof fx->root, "dirsync") < 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return tmp_tree_setup(state, "dirsync");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *fx = *state;
     dir_sync_set_fsync_for_test(NULL);
-    int rc = tmp_tree_remove(fx->root);
-    free(fx);
-    return rc;
+    return tmp_tree_teardown(state);
 }
 
 static double now_ms(void)
@@ -134,7 +119,7 @@ static int hook_fsync(int fd)
 /* (a) alone: one fsync a call */
 static void test_single_thread(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     int fd = open_dir(fx->root, "d");
     struct dir_sync_stats before = dir_sync_stats();
     for (int i = 0; i < 5; i++)
@@ -194,7 +179,7 @@ static void run_workers(const char *root, const char *name, struct worker *ws, i
 /* (b) many threads, one directory: all succeed, all files there, shared */
 static void test_concurrent_share(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     struct worker ws[THREADS];
     struct dir_sync_stats before = dir_sync_stats();
     run_workers(fx->root, "d", ws, ITERATIONS);
@@ -220,7 +205,7 @@ static void test_concurrent_share(void **state)
  * have their tickets, so the rest share one: 2 fsyncs for THREADS calls. */
 static void test_concurrent_share_certain(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     hook_reset();
     struct dir_sync_stats before = dir_sync_stats();
     atomic_store(&hook_hold_for, before.calls + THREADS);
@@ -239,7 +224,7 @@ static void test_concurrent_share_certain(void **state)
  * call issues a fresh fsync and succeeds. */
 static void test_failure_reaches_covered(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     hook_reset();
     struct dir_sync_stats before = dir_sync_stats();
     atomic_store(&hook_hold_for, before.calls + THREADS);
@@ -285,7 +270,7 @@ static void *one_call_run(void *arg)
  * with every slot taken by hanging directories a caller fsyncs directly. */
 static void test_directories_independent(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     hook_reset();
     dir_sync_set_fsync_for_test(hook_fsync);
     int a = open_dir(fx->root, "a");
@@ -316,7 +301,7 @@ static void test_directories_independent(void **state)
  * again (sharing works, which needs a slot). */
 static void test_table_full(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     hook_reset();
     dir_sync_set_fsync_for_test(hook_fsync);
     int extra = open_dir(fx->root, "extra");

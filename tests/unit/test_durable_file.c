@@ -27,29 +27,14 @@
 
 #include "tmp_tree.h"
 
-struct fixture {
-    char root[64];
-};
-
 static int setup(void **state)
 {
-    struct fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    if (tmp_tree_make(fx->root, sizeof fx->root, "durable") < 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return tmp_tree_setup(state, "durable");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *fx = *state;
-    int rc = tmp_tree_remove(fx->root);
-    free(fx);
-    return rc;
+    return tmp_tree_teardown(state);
 }
 
 static void path_join(char *out, size_t len, const char *a, const char *b)
@@ -104,7 +89,7 @@ static void assert_file(const char *path, const char *text)
 
 static void test_store(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char path[4096], want[4096], sub[4096];
     assert_int_equal(store(fx->root, NULL, "a.eml", "one", path, sizeof path), 0);
     path_join(want, sizeof want, fx->root, "a.eml");
@@ -126,7 +111,7 @@ static void test_store(void **state)
 
 static void test_abort(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     struct durable_file df;
     assert_int_equal(durable_file_open(&df, fx->root, "", "x"), 0);
     assert_int_equal(count_entries(fx->root), 1);
@@ -136,7 +121,7 @@ static void test_abort(void **state)
 
 static void test_symlink_below_base_refused(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char base[4096], outside[4096], link[4096], deeper[4096], path[4096];
     path_join(base, sizeof base, fx->root, "reports");
     path_join(outside, sizeof outside, fx->root, "outside");
@@ -183,7 +168,7 @@ static void test_symlink_below_base_refused(void **state)
 
 static void test_symlink_at_base_followed(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char real[4096], base[4096], path[4096];
     path_join(real, sizeof real, fx->root, "real");
     path_join(base, sizeof base, fx->root, "quarantine");
@@ -196,7 +181,7 @@ static void test_symlink_at_base_followed(void **state)
 
 static void test_link_at_final_name_replaced(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char victim[4096], link[4096], path[4096];
     path_join(victim, sizeof victim, fx->root, "victim");
     int fd = open(victim, O_CREAT | O_WRONLY, 0600);

@@ -37,10 +37,6 @@
 
 #define MAX_FILES 256
 
-struct fixture {
-    char root[64];
-};
-
 /* What the writer stores, and how it fails. */
 struct message {
     const char *data;
@@ -71,23 +67,12 @@ static int write_message(int fd, void *arg)
 
 static int setup(void **state)
 {
-    struct fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    if (tmp_tree_make(fx->root, sizeof fx->root, "maildir") < 0) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return tmp_tree_setup(state, "maildir");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *fx = *state;
-    int rc = tmp_tree_remove(fx->root);
-    free(fx);
-    return rc;
+    return tmp_tree_teardown(state);
 }
 
 static void path_join(char *out, size_t len, const char *a, const char *b)
@@ -176,7 +161,7 @@ static unsigned long check_delivered(const char *maildir, const char *dest, cons
 
 static void test_inbox_delivery(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "example.com/user/Maildir");
     assert_false(maildir_exists(maildir));
@@ -222,7 +207,7 @@ static void test_inbox_delivery(void **state)
 
 static void test_folder_delivery(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX], junk[PATH_MAX], marker[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     path_join(junk, sizeof junk, maildir, ".Junk");
@@ -256,7 +241,7 @@ static void test_folder_delivery(void **state)
 
 static void test_missing_without_create(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "user/Maildir");
     struct message m = {"x\r\n", 3, 0};
@@ -308,19 +293,19 @@ static void check_writer_failure(const char *root, int errnum, enum maildir_resu
 
 static void test_writer_enospc(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     check_writer_failure(fx->root, ENOSPC, MAILDIR_DISK_FULL);
 }
 
 static void test_writer_edquot(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     check_writer_failure(fx->root, EDQUOT, MAILDIR_DISK_FULL);
 }
 
 static void test_writer_eio(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     check_writer_failure(fx->root, EIO, MAILDIR_IO_ERROR);
 }
 
@@ -334,7 +319,7 @@ static int failing_without_errno(int fd, void *arg)
 
 static void test_writer_without_errno(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX], dest[PATH_MAX], err[256];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     assert_int_equal(maildir_deliver(fx->root, maildir, NULL, true, failing_without_errno, NULL,
@@ -346,7 +331,7 @@ static void test_writer_without_errno(void **state)
 
 static void test_file_in_the_way(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     int fd = open(maildir, O_CREAT | O_WRONLY, 0600);
@@ -391,7 +376,7 @@ static void test_file_in_the_way(void **state)
 
 static void test_unsafe_folders(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     static const char *const folders[] = {"../x", ".x",    "a/b",   "/abs", "..",
@@ -410,7 +395,7 @@ static void test_unsafe_folders(void **state)
 
 static void test_small_destination(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     struct message m = {"x\r\n", 3, 0};
@@ -510,7 +495,7 @@ static void plant_link(const char *base, const struct link_case *c)
 
 static void test_symlinks_refused(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     struct message m = {"Subject: x\r\n\r\nredirected?\r\n", 27, 0};
     for (size_t i = 0; i < sizeof link_cases / sizeof link_cases[0]; i++) {
         const struct link_case *c = &link_cases[i];
@@ -542,7 +527,7 @@ static void test_symlinks_refused(void **state)
 /* A dangling link is not made into a directory through the link. */
 static void test_dangling_symlink(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char vmail[PATH_MAX], maildir[PATH_MAX], target[PATH_MAX];
     path_join(vmail, sizeof vmail, fx->root, "vmail");
     path_join(maildir, sizeof maildir, vmail, "Maildir");
@@ -561,7 +546,7 @@ static void test_dangling_symlink(void **state)
 /* The root is the administrator's: a link there (or above) is followed. */
 static void test_link_at_the_root_followed(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char real[PATH_MAX], root[PATH_MAX], maildir[PATH_MAX];
     path_join(real, sizeof real, fx->root, "real");
     path_join(root, sizeof root, fx->root, "vmail");
@@ -580,7 +565,7 @@ static void test_link_at_the_root_followed(void **state)
 /* A Maildir that is not below the given root is refused. */
 static void test_outside_the_root(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char root[PATH_MAX], maildir[PATH_MAX];
     path_join(root, sizeof root, fx->root, "vmail");
     path_join(maildir, sizeof maildir, fx->root, "vmailx/Maildir");
@@ -621,7 +606,7 @@ static void *deliver_many(void *arg)
 
 static void test_threads(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char maildir[PATH_MAX];
     path_join(maildir, sizeof maildir, fx->root, "Maildir");
     pthread_t threads[THREADS];
@@ -700,7 +685,7 @@ static int tmpfs_child(const char *root)
 
 static void test_real_enospc(void **state)
 {
-    struct fixture *fx = *state;
+    struct tmp_tree *fx = *state;
     char root[PATH_MAX];
     path_join(root, sizeof root, fx->root, "tiny");
     assert_int_equal(mkdir(root, 0700), 0);

@@ -1,6 +1,8 @@
 /*
  * tmp_tree: a unit test's private directory under /tmp, made before each
- * test and removed afterwards with everything in it (no link followed).
+ * test and removed afterwards with everything in it (no link followed);
+ * tmp_tree_setup()/tmp_tree_teardown() are cmocka fixtures whose state is
+ * a struct tmp_tree.
  */
 #ifndef LMTPSCAN_TEST_TMP_TREE_H
 #define LMTPSCAN_TEST_TMP_TREE_H
@@ -31,6 +33,31 @@ static inline int tmp_tree_remove_entry(const char *path, const struct stat *st,
 static inline int tmp_tree_remove(const char *root)
 {
     return nftw(root, tmp_tree_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct tmp_tree {
+    char root[64];
+};
+
+static inline int tmp_tree_setup(void **state, const char *name)
+{
+    struct tmp_tree *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -1;
+    if (tmp_tree_make(t->root, sizeof(t->root), name) < 0) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static inline int tmp_tree_teardown(void **state)
+{
+    struct tmp_tree *t = *state;
+    int rc = tmp_tree_remove(t->root);
+    free(t);
+    return rc;
 }
 
 #endif
