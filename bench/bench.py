@@ -972,19 +972,15 @@ def new_targets(results, extra, P, add, ms, cpu):
     add("(13) lmtpscand own CPU per message (scanners off: the scan excluded), c=8",
         cpu("lmtpscand-off", 8, "maildir"), "<= 0.5 ms", lambda v: v <= 0.5, "ms")
     # --before: the earlier build measured in the same run
+    pairs = (("before: libclamav only / scanners off", "before-clamav", "before-off"),
+             ("now: libclamav only / scanners off", "lmtpscand-clamav", "lmtpscand-off"),
+             ("now / before, libclamav only", "lmtpscand-clamav", "before-clamav"),
+             ("now / before, scanners off", "lmtpscand-off", "before-off"))
     for c in P["conc"]:
-        add("(13) before: libclamav only / scanners off msgs/s, c=%d" % c,
-            _ratio(ms("before-clamav", c, group="maildir"),
-                   ms("before-off", c, group="maildir")), "report", None, "x")
-        add("(13) now: libclamav only / scanners off msgs/s, c=%d" % c,
-            _ratio(ms("lmtpscand-clamav", c, group="maildir"),
-                   ms("lmtpscand-off", c, group="maildir")), "report", None, "x")
-        add("(13) now / before, libclamav only msgs/s, c=%d" % c,
-            _ratio(ms("lmtpscand-clamav", c, group="maildir"),
-                   ms("before-clamav", c, group="maildir")), "report", None, "x")
-        add("(13) now / before, scanners off msgs/s, c=%d" % c,
-            _ratio(ms("lmtpscand-off", c, group="maildir"),
-                   ms("before-off", c, group="maildir")), "report", None, "x")
+        for name, a, b in pairs:
+            add("(13) %s msgs/s, c=%d" % (name, c),
+                _ratio(ms(a, c, group="maildir"), ms(b, c, group="maildir")),
+                "report", None, "x")
     m = find(results, "before-clamav", 32, "1-3", group="maildir")
     add("(13) before: peak RSS, libclamav on, c=32, 1-3 recipients",
         m["peak_rss_mb"]["before-clamav"] if m else None, "report", None, "MB")
