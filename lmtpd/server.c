@@ -132,9 +132,14 @@ static void *session_thread(void *arg)
 {
     struct session_start *ss = arg;
     bool trusted = ss->trusted;
-    session_run(ss->fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
+    int fd = ss->fd;
+    session_run(fd, ss->protocol, (struct sockaddr *)&ss->peer, ss->peer_len, stop_pipe[0]);
     free(ss);
+    /* The slot is free before the client sees the end: a client that
+     * reconnects once it read EOF is never refused for its own old
+     * session. */
     session_ended(trusted);
+    close(fd);
     return NULL;
 }
 

@@ -252,10 +252,8 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
                  int stop_fd)
 {
     struct session *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        close(fd);
+    if (s == NULL)
         return;
-    }
     s->rt = runtime_acquire();
     s->cfg = s->rt->cfg;
     s->protocol = protocol;
@@ -323,7 +321,6 @@ void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, so
     auth_server_free(&s->sasl);
     stream_free(&s->st);
     deadline_watch_remove(&s->watch);
-    close(fd);
     envelope_free(&s->env);
     spool_free(s->spool);
     runtime_release(s->rt);

@@ -57,7 +57,8 @@ struct session {
     char line[COMMAND_LINE_MAX + 1];
 };
 
-/* Runs a session on a connected socket until it ends; closes fd. */
+/* Runs a session on a connected socket until it ends; the caller closes
+ * fd afterwards. */
 /* When stop_fd becomes readable, a session waiting for its next command
  * says 421 and ends; one receiving or scanning a message finishes first. */
 void session_run(int fd, enum protocol protocol, const struct sockaddr *peer, socklen_t peer_len,

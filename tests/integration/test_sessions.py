@@ -127,6 +127,20 @@ class MaxSessionsTest(h.DaemonTestCase):
                             % (a.greeting, b.greeting))
             time.sleep(0.05)
 
+    def test_slot_free_once_the_client_saw_the_end(self):
+        """A client that read the end of its session (EOF after QUIT) and
+        connects again is never refused for that old session: its slot is
+        given back before the connection closes."""
+        a, b = self.open_two()
+        for i in range(100):
+            for c in (a, b):
+                self.assertReply(c.cmd("QUIT"), "221 2.0.0 Bye")
+                self.assertTrue(c.at_eof(), "no close after QUIT")
+                c.close()
+            a, b = self.d.raw(), self.d.raw()
+            self.assertEqual((a.greeting[:4], b.greeting[:4]), ("220 ", "220 "),
+                             "round %d: %r %r" % (i, a.greeting, b.greeting))
+
     def test_third_session_refused(self):
         a, b = self.open_two()
         self.assertReply(a.greeting, "220 %s LMTP lmtpscan ready" % h.HOST)
