@@ -104,6 +104,8 @@ static void *scan_thread(void *arg)
         pthread_cond_signal(&j->changed);
     }
     p->threads--;
+    if (p->head != NULL)
+        pthread_cond_signal(&p->work); /* the wake-up this thread took is not lost */
     pthread_cond_broadcast(&p->gone);
     pthread_mutex_unlock(&p->lock);
     return NULL;
