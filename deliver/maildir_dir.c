@@ -119,6 +119,22 @@ int maildir_open_root(struct delivery *d, const char *root, bool create, struct 
     return -1;
 }
 
+/* Makes dir the directory fd opened at rel below it: the path gets "/rel",
+ * the old descriptor is closed. -1 (fd closed, dir unchanged but for its
+ * path) when the path does not fit. */
+static int dir_enter(struct dir *dir, int fd, const char *rel)
+{
+    bool slash = dir->path.len > 0 && dir->path.data[dir->path.len - 1] == '/';
+    if ((!slash && strbuf_puts(&dir->path, "/") < 0) || strbuf_puts(&dir->path, rel) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (dir->fd >= 0)
+        close(dir->fd);
+    dir->fd = fd;
+    return 0;
+}
+
 /*
  * Steps from dir into its entry name (one plain component), never through
  * a symbolic link. When it does not exist: with create it is made (0700,
@@ -152,14 +168,10 @@ int maildir_step(struct delivery *d, struct dir *dir, const char *name, bool cre
             maildir_fail(d, e, "open %s/%s", dir->path.data, name);
         return -1;
     }
-    bool slash = dir->path.len > 0 && dir->path.data[dir->path.len - 1] == '/';
-    if ((!slash && strbuf_puts(&dir->path, "/") < 0) || strbuf_puts(&dir->path, name) < 0) {
-        close(fd);
+    if (dir_enter(dir, fd, name) < 0) {
         maildir_fail(d, ENAMETOOLONG, "open %s/%s", dir->path.data, name);
         return -1;
     }
-    close(dir->fd);
-    dir->fd = fd;
     return 0;
 }
 
@@ -198,16 +210,7 @@ static int walk_at_once(struct dir *dir, const char *rel)
         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     long fd = syscall(SYS_openat2, dir->fd, rel, &how, sizeof how);
-    if (fd < 0)
-        return -1;
-    bool slash = dir->path.len > 0 && dir->path.data[dir->path.len - 1] == '/';
-    if ((!slash && strbuf_puts(&dir->path, "/") < 0) || strbuf_puts(&dir->path, rel) < 0) {
-        close((int)fd);
-        return -1;
-    }
-    close(dir->fd);
-    dir->fd = (int)fd;
-    return 0;
+    return fd < 0 ? -1 : dir_enter(dir, (int)fd, rel);
 #else
     (void)dir;
     (void)rel;
@@ -251,26 +254,22 @@ int maildir_walk(struct delivery *d, struct dir *dir, const char *rel, bool crea
 int maildir_open_subdirs(struct delivery *d, const struct dir *m, bool create, struct dir *subs)
 {
     for (size_t i = 0; i < N_SUBDIRS; i++) {
+        if (strbuf_puts(&subs[i].path, m->path.data) < 0) {
+            maildir_fail(d, ENAMETOOLONG, "open %s", m->path.data);
+            return -1;
+        }
         /* the common case: there, and not a link (one call, no dup) */
         int fd = openat(m->fd, maildir_subdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
-            bool slash = m->path.len > 0 && m->path.data[m->path.len - 1] == '/';
-            if (strbuf_printf(&subs[i].path, "%s%s%s", m->path.data, slash ? "" : "/",
-                              maildir_subdirs[i]) < 0) {
-                close(fd);
+            if (dir_enter(&subs[i], fd, maildir_subdirs[i]) < 0) {
                 maildir_fail(d, ENAMETOOLONG, "open %s", m->path.data);
                 return -1;
             }
-            subs[i].fd = fd;
             continue;
         }
         subs[i].fd = dup(m->fd);
         if (subs[i].fd < 0) {
             maildir_fail(d, errno, "open %s", m->path.data);
-            return -1;
-        }
-        if (strbuf_puts(&subs[i].path, m->path.data) < 0) {
-            maildir_fail(d, ENAMETOOLONG, "open %s", m->path.data);
             return -1;
         }
         if (maildir_step(d, &subs[i], maildir_subdirs[i], create, m->path.data) < 0)
