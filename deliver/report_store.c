@@ -76,9 +76,11 @@ int report_store(const char *base, const char *day, const char *name, const char
 {
     struct durable_file df;
     if (durable_file_open(&df, base, day, name) < 0) {
+        if (errno != ENOENT)
+            return -1;
         char dir[PATH_MAX];
         int n = snprintf(dir, sizeof(dir), "%s/%s", base, day);
-        if (errno != ENOENT || n < 0 || (size_t)n >= sizeof(dir))
+        if (n < 0 || (size_t)n >= sizeof(dir))
             return -1;
         /* the day directory went away since it was made: once more */
         forget_day_dir();
