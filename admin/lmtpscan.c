@@ -149,10 +149,8 @@ static int cmd_scan(const struct config *cfg, int argc, char **argv)
         return EXIT_ERROR;
     }
     /* the daemon's spool directory may not be writable for the admin */
-    if (access(spool_dir, W_OK | X_OK) < 0) {
-        const char *tmp = getenv("TMPDIR");
-        spool_dir = tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
-    }
+    if (access(spool_dir, W_OK | X_OK) < 0)
+        spool_dir = config_system_tmp_dir();
     se = scan_engine_new(cfg, err, sizeof(err));
     if (se == NULL) {
         fprintf(stderr, "lmtpscan: %s\n", err);

@@ -18,6 +18,7 @@
  * delivered when the input is bad.
  */
 #include "admin/admin_commands.h"
+#include "common/config.h"
 #include "common/envelope.h"
 #include "common/message_header.h"
 #include "common/spool.h"
@@ -245,10 +246,8 @@ int quarantine_release_to(const struct config *cfg, int argc, char **argv, const
 
     /* the daemon's spool directory may not be writable for the admin */
     const char *spool_dir = cfg->server.spool_dir;
-    if (access(spool_dir, W_OK | X_OK) < 0) {
-        const char *tmp = getenv("TMPDIR");
-        spool_dir = tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
-    }
+    if (access(spool_dir, W_OK | X_OK) < 0)
+        spool_dir = config_system_tmp_dir();
     char eml[PATH_MAX];
     snprintf(eml, sizeof(eml), "%s/%s.eml", cfg->deliver.quarantine_dir, q.mail_id);
     if (access(eml, F_OK) < 0 && errno == ENOENT) {

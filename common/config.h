@@ -233,6 +233,9 @@ const struct policy *config_default_policy(void);
  * "/clamav", when that path is absolute; otherwise it stays empty
  * (libclamav's own choice, $TMPDIR or /tmp). */
 void config_default_tmp_dir(struct config *cfg);
+/* Where temporary files go when nothing is configured: $TMPDIR when set
+ * and not empty, else /tmp (libclamav's choice too). */
+const char *config_system_tmp_dir(void);
 
 /* Value parsers shared with other modules; 0 on success, -1 on error. */
 int config_parse_size(const char *text, uint64_t *out);

@@ -133,6 +133,12 @@ void config_defaults(struct config *cfg)
     cfg->web.link_lifetime = 14 * DAY;
 }
 
+const char *config_system_tmp_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
+}
+
 void config_default_tmp_dir(struct config *cfg)
 {
     const char *run = getenv("RUNTIME_DIRECTORY");

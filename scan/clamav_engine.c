@@ -265,12 +265,7 @@ static void install(struct clamav_engine *ce, struct clamav_ref *ref, enum engin
  * its parent. */
 static void log_tmp_dir(const struct clamav_settings *s)
 {
-    const char *dir = s->clamav.tmp_dir;
-    if (dir[0] == '\0') { /* libclamav's own choice */
-        dir = getenv("TMPDIR");
-        if (dir == NULL || dir[0] == '\0')
-            dir = "/tmp";
-    }
+    const char *dir = s->clamav.tmp_dir[0] != '\0' ? s->clamav.tmp_dir : config_system_tmp_dir();
     struct statfs fs;
     int rc = statfs(dir, &fs);
     char parent[PATH_MAX];
