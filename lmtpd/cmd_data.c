@@ -11,15 +11,15 @@
 #include <errno.h>
 
 /* Reads the message into the spool up to the final dot (bytes past
- * max_message_size are counted, not kept). false when the session ended
+ * limit are counted, not kept). false when the session ended
  * first. Its own frame (the 32 KB buffer) is gone before the transaction
  * runs, so a session thread's stack holds one or the other, not both. */
-static __attribute__((noinline)) bool receive(struct session *s, uint64_t *total, int *spool_errno)
+static __attribute__((noinline)) bool receive(struct session *s, uint64_t limit, uint64_t *total,
+                                              int *spool_errno)
 {
     struct data_reader dr;
     data_reader_init(&dr);
     char out[STREAM_INPUT_SIZE + 2];
-    uint64_t limit = s->cfg->server.max_message_size;
     while (!dr.done) {
         const char *in;
         size_t in_len;
@@ -50,11 +50,11 @@ void cmd_data(struct session *s, const struct command *c)
         return;
     }
 
+    uint64_t limit = s->cfg->server.max_message_size;
     uint64_t total = 0;
     int spool_errno = 0;
-    if (!receive(s, &total, &spool_errno))
+    if (!receive(s, limit, &total, &spool_errno))
         return;
-    uint64_t limit = s->cfg->server.max_message_size;
     s->replying_outcomes = true; /* per-recipient outcomes are no command errors */
     if (spool_errno != 0)
         session_end_of_data(s, DATA_SPOOL_ERROR, spool_errno);
