@@ -587,6 +587,27 @@ def dot_stuff(msg):
     return out
 
 
+def read_spamc_request(conn):
+    """One SPAMC request from a connected socket, as a scripted spamd reads
+    it: (head, body), the body Content-length bytes long (none without the
+    field); None when the peer closes first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    want = int(m.group(1)) if m else 0
+    while len(body) < want:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return head, body
+
+
 def lmtp_send(conn, sender, rcpts, msg, mail_options=(), quote=True):
     """One LMTP transaction on an smtplib.LMTP: returns (mail reply,
     [rcpt replies], [data replies, one per accepted recipient]) as

@@ -89,19 +89,10 @@ class ScriptedSpamd:
     def _answer(self, conn):
         try:
             conn.settimeout(h.IO_TIMEOUT)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            want = int(re.search(rb"(?im)^content-length:\s*(\d+)", head).group(1))
-            while len(body) < want:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
+            request = h.read_spamc_request(conn)
+            if request is None:
+                return
+            head = request[0]
             m = re.search(rb"(?im)^user:\s*(\S+)", head)
             user = m.group(1).decode() if m else ""
             if user.startswith("tf"):

@@ -13,7 +13,6 @@ integration run: label "valgrind" (it takes about a minute).
 """
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -66,20 +65,8 @@ class FakeSpamd:
     def _answer(self, conn):
         try:
             conn.settimeout(h.IO_TIMEOUT)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            want = int(m.group(1)) if m else 0
-            while len(body) < want:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
+            if h.read_spamc_request(conn) is None:
+                return
             self.requests += 1
             conn.sendall(b"SPAMD/1.1 0 EX_OK\r\nContent-length: %d\r\n"
                          b"Spam: False ; 1.2 / 5.0\r\n\r\n" % len(HAM_REPORT) + HAM_REPORT)
