@@ -21,6 +21,7 @@
  * digest could not be sent.
  */
 #include "admin/admin_commands.h"
+#include "admin/held_report.h"
 #include "common/fd_io.h"
 #include "common/mail_id.h"
 #include "common/release_token.h"
@@ -33,7 +34,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
@@ -71,55 +71,20 @@ static int usage(void)
     return ADMIN_BAD_INPUT;
 }
 
-static time_t parse_received(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == NULL || *end != '\0')
-        return (time_t)-1;
-    return timegm(&tm);
-}
-
-static char *attr_dup(xmlNode *n, const char *name)
-{
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    if (v == NULL)
-        return NULL;
-    char *s = xstrdup((const char *)v);
-    xmlFree(v);
-    return s;
-}
-
-static bool is(xmlNode *n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
 /* What the report says of the message and of each quarantined
  * recipient (verdict, spamd score). */
 static void from_report(const struct config *cfg, const struct quarantine_env *q, time_t received,
                         struct item *first, size_t n)
 {
-    if (cfg->report.dir[0] == '\0')
-        return;
-    char day[16], path[PATH_MAX + 64];
-    struct tm tm;
-    gmtime_r(&received, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-    snprintf(path, sizeof(path), "%s/%s/%s.xml", cfg->report.dir, day, q->mail_id);
-    if (access(path, R_OK) != 0)
-        return;
-    xmlDoc *doc =
-        xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDoc *doc = held_report_read(cfg, q->mail_id, received);
     if (doc == NULL)
         return;
     xmlNode *root = xmlDocGetRootElement(doc);
     char *from = NULL, *subject = NULL;
     for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
-        if (is(c, "message") && from == NULL) {
-            from = attr_dup(c, "from");
-            subject = attr_dup(c, "subject");
+        if (held_is(c, "message") && from == NULL) {
+            from = held_attr(c, "from");
+            subject = held_attr(c, "subject");
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -127,23 +92,23 @@ static void from_report(const struct config *cfg, const struct quarantine_env *q
         it->from = from ? xstrdup(from) : NULL;
         it->subject = subject ? xstrdup(subject) : NULL;
         for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
-            if (!is(c, "recipient"))
+            if (!held_is(c, "recipient"))
                 continue;
-            char *addr = attr_dup(c, "address");
+            char *addr = held_attr(c, "address");
             bool match = addr && strcasecmp(addr, it->rcpt) == 0;
             free(addr);
             if (!match)
                 continue;
-            char *verdict = attr_dup(c, "verdict");
-            char *user = attr_dup(c, "spamd-user");
+            char *verdict = held_attr(c, "verdict");
+            char *user = held_attr(c, "spamd-user");
             if (verdict && strcmp(verdict, "virus") == 0)
                 it->releasable = false;
             for (xmlNode *s = root->children; s && user && verdict && strcmp(verdict, "spam") == 0;
                  s = s->next) {
-                char *engine = is(s, "scan") ? attr_dup(s, "engine") : NULL;
-                char *su = engine && strcmp(engine, "spamd") == 0 ? attr_dup(s, "user") : NULL;
+                char *engine = held_is(s, "scan") ? held_attr(s, "engine") : NULL;
+                char *su = engine && strcmp(engine, "spamd") == 0 ? held_attr(s, "user") : NULL;
                 if (su && strcmp(su, user) == 0) {
-                    char *score = attr_dup(s, "score"), *req = attr_dup(s, "required");
+                    char *score = held_attr(s, "score"), *req = held_attr(s, "required");
                     if (score)
                         snprintf(it->why, sizeof(it->why), "spam, score %s%s%s%s", score,
                                  req ? " (required " : "", req ? req : "", req ? ")" : "");
@@ -166,7 +131,7 @@ static void from_report(const struct config *cfg, const struct quarantine_env *q
 static void add_message(const struct config *cfg, const struct quarantine_env *q, time_t since,
                         struct items *items)
 {
-    time_t received = parse_received(q->received);
+    time_t received = held_time(q->received);
     if (received == (time_t)-1 || received < since)
         return;
     size_t start = items->n;

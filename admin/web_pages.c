@@ -13,6 +13,7 @@
  * header bytes and WEB_PREVIEW_MAX body bytes shown.
  */
 #include "admin/admin_commands.h"
+#include "admin/held_report.h"
 #include "admin/web_pages.h"
 #include "common/log.h"
 #include "common/mail_id.h"
@@ -22,7 +23,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,59 +59,28 @@ static void held_free(struct held *h)
     }
 }
 
-static char *prop(xmlNode *n, const char *name)
-{
-    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    if (v == NULL)
-        return NULL;
-    char *s = xstrdup((const char *)v);
-    xmlFree(v);
-    return s;
-}
-
 static void read_report(const struct config *cfg, struct held *h, bool details)
 {
-    if (cfg->report.dir[0] == '\0')
-        return;
-    char day[16], path[PATH_MAX + 64];
-    struct tm tm;
-    gmtime_r(&h->received, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-    snprintf(path, sizeof(path), "%s/%s/%s.xml", cfg->report.dir, day, h->q.mail_id);
-    if (access(path, R_OK) != 0)
-        return;
-    xmlDoc *doc =
-        xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDoc *doc = held_report_read(cfg, h->q.mail_id, h->received);
     if (doc == NULL)
         return;
     xmlNode *root = xmlDocGetRootElement(doc);
     for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE)
-            continue;
-        if (strcmp((const char *)c->name, "message") == 0 && h->from == NULL) {
-            h->from = prop(c, "from");
-            h->subject = prop(c, "subject");
-            h->date = prop(c, "date");
-        } else if (details && strcmp((const char *)c->name, "recipient") == 0 &&
-                   h->n_rcpt_verdict < RCPT_VERDICTS) {
-            char *v = prop(c, "verdict"), *a = prop(c, "action");
+        if (held_is(c, "message") && h->from == NULL) {
+            h->from = held_attr(c, "from");
+            h->subject = held_attr(c, "subject");
+            h->date = held_attr(c, "date");
+        } else if (details && held_is(c, "recipient") && h->n_rcpt_verdict < RCPT_VERDICTS) {
+            char *v = held_attr(c, "verdict"), *a = held_attr(c, "action");
             char both[128];
             snprintf(both, sizeof(both), "%s / %s", v ? v : "?", a ? a : "?");
             free(v);
             free(a);
-            h->rcpt_addr[h->n_rcpt_verdict] = prop(c, "address");
+            h->rcpt_addr[h->n_rcpt_verdict] = held_attr(c, "address");
             h->rcpt_verdict[h->n_rcpt_verdict++] = xstrdup(both);
         }
     }
     xmlFreeDoc(doc);
-}
-
-static time_t parse_received(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return end != NULL && *end == '\0' ? timegm(&tm) : (time_t)-1;
 }
 
 /* Loads MAIL_ID's envelope (and its report). 0, or -1 (errno ENOENT:
@@ -130,7 +99,7 @@ static int held_load(const struct config *cfg, const char *id, struct held *h, b
         errno = e;
         return -1;
     }
-    h->received = parse_received(h->q.received);
+    h->received = held_time(h->q.received);
     size_t n = strcspn(h->q.reason, " :");
     snprintf(h->verdict, sizeof(h->verdict), "%.*s", (int)(n < 31 ? n : 31), h->q.reason);
     read_report(cfg, h, details);
