@@ -1,9 +1,26 @@
 /*
- * scan_result: freeing a scan's results (see scan_result.h).
+ * scan_result: freeing a scan's results, and the order of spam rules
+ * (see scan_result.h).
  */
 #include "common/scan_result.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+static int rule_cmp(const void *a, const void *b)
+{
+    const struct spamd_rule *x = a, *y = b;
+    int c = strncmp(x->name, y->name, sizeof(x->name));
+    if (c != 0)
+        return c;
+    return (x->score > y->score) - (x->score < y->score);
+}
+
+void spamd_rules_sort(struct spamd_rule *rules, size_t n)
+{
+    if (n > 1)
+        qsort(rules, n, sizeof(*rules), rule_cmp);
+}
 
 void scan_result_free(struct scan_result *res)
 {

@@ -79,6 +79,10 @@ struct scan_result {
     uint64_t scan_us;   /* the whole scanning stage, wall time */
 };
 
+/* By name (byte order, as SpamAssassin's "tests=" list), then by score,
+ * so that even a repeated name gives one order: the one order of rules
+ * in reports, headers and replays, whichever engine gave them. */
+void spamd_rules_sort(struct spamd_rule *rules, size_t n);
 /* Frees what a scan allocated in res (spamd results and rules, the file
  * inventory); res may
  * be zeroed or NULL. */

@@ -10,6 +10,7 @@
 #include "scan/rspamd_reply.h"
 
 #include "common/xalloc.h"
+#include "scan/reply_lines.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -17,36 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-struct slice {
-    const char *p;
-    size_t n;
-};
-
-/* Next line at *pos without its CRLF/LF; 0 when no whole line is left. */
-static int next_line(struct slice s, size_t *pos, struct slice *line)
-{
-    if (*pos >= s.n)
-        return 0;
-    const char *start = s.p + *pos;
-    const char *nl = memchr(start, '\n', s.n - *pos);
-    if (nl == NULL)
-        return 0;
-    size_t len = (size_t)(nl - start);
-    *pos += len + 1;
-    if (len > 0 && start[len - 1] == '\r')
-        len--;
-    line->p = start;
-    line->n = len;
-    return 1;
-}
-
-static bool starts_with_ci(struct slice s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.n >= n && strncasecmp(s.p, prefix, n) == 0;
-}
 
 static struct slice header_value(struct slice line, size_t name_len)
 {
@@ -86,22 +57,22 @@ static int parse_head(struct slice all, struct http_head *h, char *err, size_t e
     size_t pos = 0;
 
     memset(h, 0, sizeof(*h));
-    if (!next_line(all, &pos, &line))
+    if (!reply_next_line(all, &pos, &line) || !reply_line_ended(all, pos))
         return 1;
-    if (line.n < 12 || !starts_with_ci(line, "HTTP/1.") || line.p[8] != ' ' || line.p[9] < '1' ||
-        line.p[9] > '5' || line.p[10] < '0' || line.p[10] > '9' || line.p[11] < '0' ||
-        line.p[11] > '9' || (line.n > 12 && line.p[12] != ' ')) {
+    if (line.n < 12 || !reply_starts_with_ci(line, "HTTP/1.") || line.p[8] != ' ' ||
+        line.p[9] < '1' || line.p[9] > '5' || line.p[10] < '0' || line.p[10] > '9' ||
+        line.p[11] < '0' || line.p[11] > '9' || (line.n > 12 && line.p[12] != ' ')) {
         snprintf(err, errlen, "malformed rspamd status line");
         return -1;
     }
     h->status = (line.p[9] - '0') * 100 + (line.p[10] - '0') * 10 + (line.p[11] - '0');
     h->reason = line.n > 13 ? (struct slice){line.p + 13, line.n - 13} : (struct slice){"", 0};
     for (;;) {
-        if (!next_line(all, &pos, &line))
+        if (!reply_next_line(all, &pos, &line) || !reply_line_ended(all, pos))
             return 1;
         if (line.n == 0)
             break;
-        if (starts_with_ci(line, "Content-Length:")) {
+        if (reply_starts_with_ci(line, "Content-Length:")) {
             struct slice v = header_value(line, 15);
             uint64_t n = 0;
             size_t i = 0;
@@ -113,9 +84,9 @@ static int parse_head(struct slice all, struct http_head *h, char *err, size_t e
             }
             h->has_length = true;
             h->length = n;
-        } else if (starts_with_ci(line, "Transfer-Encoding:")) {
+        } else if (reply_starts_with_ci(line, "Transfer-Encoding:")) {
             h->chunked = true;
-        } else if (starts_with_ci(line, "Server:")) {
+        } else if (reply_starts_with_ci(line, "Server:")) {
             h->server = header_value(line, 7);
         } else if (memchr(line.p, ':', line.n) == NULL) {
             snprintf(err, errlen, "rspamd reply: malformed header line");
@@ -136,15 +107,6 @@ int rspamd_reply_complete(const char *data, size_t len)
     if (rc != 0)
         return rc < 0 ? 1 : 0; /* malformed: more bytes would not help */
     return h.has_length && len - h.body >= h.length;
-}
-
-static int rule_cmp(const void *a, const void *b)
-{
-    const struct spamd_rule *x = a, *y = b;
-    int c = strncmp(x->name, y->name, sizeof(x->name));
-    if (c != 0)
-        return c;
-    return (x->score > y->score) - (x->score < y->score);
 }
 
 /* A JSON number within the bounds; -1 otherwise. */
@@ -217,8 +179,7 @@ static int parse_symbols(struct json_object *symbols, struct rspamd_reply *out, 
         }
         out->n_rules++;
     }
-    if (out->n_rules > 1)
-        qsort(out->rules, out->n_rules, sizeof(*out->rules), rule_cmp);
+    spamd_rules_sort(out->rules, out->n_rules);
     return 0;
 }
 

@@ -10,33 +10,12 @@
 #include "scan/spamd_reply.h"
 
 #include "common/xalloc.h"
+#include "scan/reply_lines.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-struct slice {
-    const char *p;
-    size_t n;
-};
-
-/* Next line of s at *pos, without its LF or CRLF. 0 at the end. */
-static int next_line(struct slice s, size_t *pos, struct slice *line)
-{
-    if (*pos >= s.n)
-        return 0;
-    const char *start = s.p + *pos;
-    const char *nl = memchr(start, '\n', s.n - *pos);
-    size_t len = nl != NULL ? (size_t)(nl - start) : s.n - *pos;
-    *pos += len + (nl != NULL ? 1 : 0);
-    if (len > 0 && start[len - 1] == '\r')
-        len--;
-    line->p = start;
-    line->n = len;
-    return 1;
-}
 
 static void skip_blanks(struct slice *s)
 {
@@ -95,12 +74,6 @@ static bool starts_with(struct slice s, const char *prefix)
     return s.n >= n && memcmp(s.p, prefix, n) == 0;
 }
 
-static bool starts_with_ci(struct slice s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.n >= n && strncasecmp(s.p, prefix, n) == 0;
-}
-
 /* "SPAMD/1.1 0 EX_OK" */
 static int parse_status(struct slice line, char *err, size_t errlen)
 {
@@ -139,16 +112,16 @@ bad:
 static int parse_spam_header(struct slice s, struct spamd_reply *out)
 {
     skip_blanks(&s);
-    if (starts_with_ci(s, "True")) {
+    if (reply_starts_with_ci(s, "True")) {
         out->is_spam = true;
         s.p += 4, s.n -= 4;
-    } else if (starts_with_ci(s, "Yes")) {
+    } else if (reply_starts_with_ci(s, "Yes")) {
         out->is_spam = true;
         s.p += 3, s.n -= 3;
-    } else if (starts_with_ci(s, "False")) {
+    } else if (reply_starts_with_ci(s, "False")) {
         out->is_spam = false;
         s.p += 5, s.n -= 5;
-    } else if (starts_with_ci(s, "No")) {
+    } else if (reply_starts_with_ci(s, "No")) {
         out->is_spam = false;
         s.p += 2, s.n -= 2;
     } else {
@@ -210,25 +183,13 @@ static int parse_row(struct slice s, struct spamd_rule *rule)
     return 0;
 }
 
-/* By name (byte order, as SpamAssassin's "tests=" list), then by score so
- * that even a repeated name gives one order. */
-static int rule_cmp(const void *a, const void *b)
-{
-    const struct spamd_rule *x = a, *y = b;
-    int c = strncmp(x->name, y->name, sizeof(x->name));
-
-    if (c != 0)
-        return c;
-    return (x->score > y->score) - (x->score < y->score);
-}
-
 static int parse_body(struct slice body, struct spamd_reply *out, char *err, size_t errlen)
 {
     size_t pos = 0, cap = 0;
     struct slice line;
     bool in_table = false;
 
-    while (next_line(body, &pos, &line)) {
+    while (reply_next_line(body, &pos, &line)) {
         if (!in_table) {
             in_table = is_table_rule(line);
             continue;
@@ -256,8 +217,7 @@ static int parse_body(struct slice body, struct spamd_reply *out, char *err, siz
         }
         out->n_rules++;
     }
-    if (out->n_rules > 1)
-        qsort(out->rules, out->n_rules, sizeof(*out->rules), rule_cmp);
+    spamd_rules_sort(out->rules, out->n_rules);
     return 0;
 }
 
@@ -274,7 +234,7 @@ int spamd_reply_parse(const char *data, size_t len, struct spamd_reply *out, cha
         snprintf(err, errlen, "spamd reply too large");
         return -1;
     }
-    if (!next_line(all, &pos, &line) || pos > len || data[pos - 1] != '\n') {
+    if (!reply_next_line(all, &pos, &line) || !reply_line_ended(all, pos)) {
         snprintf(err, errlen, "spamd reply truncated");
         return -1;
     }
@@ -282,20 +242,20 @@ int spamd_reply_parse(const char *data, size_t len, struct spamd_reply *out, cha
         return -1;
 
     for (;;) {
-        if (!next_line(all, &pos, &line) || data[pos - 1] != '\n') {
+        if (!reply_next_line(all, &pos, &line) || !reply_line_ended(all, pos)) {
             snprintf(err, errlen, "spamd reply truncated in the headers");
             return -1;
         }
         if (line.n == 0)
             break;
-        if (starts_with_ci(line, "Spam:")) {
+        if (reply_starts_with_ci(line, "Spam:")) {
             struct slice v = {line.p + 5, line.n - 5};
             if (have_spam || parse_spam_header(v, out) < 0) {
                 snprintf(err, errlen, "spamd reply: malformed Spam header");
                 return -1;
             }
             have_spam = true;
-        } else if (starts_with_ci(line, "Content-length:")) {
+        } else if (reply_starts_with_ci(line, "Content-length:")) {
             struct slice v = {line.p + 15, line.n - 15};
             skip_blanks(&v);
             size_t i = 0;
