@@ -8,6 +8,7 @@
 #include "deliver/durable_file.h"
 
 #include "deliver/dir_sync.h"
+#include "deliver/open_beneath.h"
 
 #include "common/log.h"
 #include "common/mail_id.h"
@@ -45,6 +46,13 @@ static void close_keep_errno(int fd)
 static int open_below(const char *base, const char *sub)
 {
     int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && sub != NULL && *sub != '\0') {
+        int below = open_beneath(fd, sub); /* the common case in one call */
+        if (below >= 0) {
+            close(fd);
+            return below;
+        }
+    }
     char name[NAME_MAX + 1];
     for (const char *p = sub != NULL ? sub : ""; fd >= 0 && *p != '\0';) {
         size_t n = strcspn(p, "/");

@@ -4,15 +4,15 @@
  */
 #include "deliver/maildir_dir.h"
 
+#include "deliver/open_beneath.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 const char *const maildir_subdirs[] = {"tmp", "new", "cur"};
@@ -175,47 +175,15 @@ int maildir_step(struct delivery *d, struct dir *dir, const char *name, bool cre
     return 0;
 }
 
-/* True when rel is a plain relative path: no empty, "." or ".." part. */
-static bool is_clean_relative(const char *rel)
-{
-    if (*rel == '\0')
-        return false;
-    while (*rel != '\0') {
-        size_t n = strcspn(rel, "/");
-        if (n == 0 || n > NAME_MAX || (n == 1 && rel[0] == '.') ||
-            (n == 2 && rel[0] == '.' && rel[1] == '.'))
-            return false;
-        rel += n + (rel[n] == '/');
-    }
-    return true;
-}
-
-/*
- * The common case in one system call: every directory of rel already
- * there and none a link. openat2 with RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH
- * gives the same guarantee as the walk below (no link followed, nothing
- * outside dir). On any failure (a kernel before 5.6, a missing directory,
- * a link) nothing has changed and the caller walks one step at a time,
- * which creates what is missing and names what is wrong. -1 then.
- */
+/* The whole of rel at once (deliver/open_beneath.h) when every directory
+ * is there and none is a link; -1 with nothing changed otherwise. The
+ * path shown gets rel without its leading '/'. */
 static int walk_at_once(struct dir *dir, const char *rel)
 {
-#ifdef SYS_openat2
     while (*rel == '/')
         rel++;
-    if (!is_clean_relative(rel))
-        return -1;
-    struct open_how how = {
-        .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd = syscall(SYS_openat2, dir->fd, rel, &how, sizeof how);
-    return fd < 0 ? -1 : dir_enter(dir, (int)fd, rel);
-#else
-    (void)dir;
-    (void)rel;
-    return -1;
-#endif
+    int fd = open_beneath(dir->fd, rel);
+    return fd < 0 ? -1 : dir_enter(dir, fd, rel);
 }
 
 /*
